@@ -1,0 +1,76 @@
+// The vocabulary of a scan: what checks see, what they say, and what the scorer decides.
+import type { Logger } from 'pino';
+import type { ParsedMail } from 'mailparser';
+
+/** When a check can run: on connect, once MAIL FROM is known, or once the body is in. */
+export type Stage = 'connect' | 'mail' | 'data';
+export const STAGES: readonly Stage[] = ['connect', 'mail', 'data'];
+
+export type Action = 'accept' | 'tag' | 'quarantine' | 'reject' | 'tempfail';
+
+/** What a check observed. How bad it is comes from the scorer, never from the check. */
+export interface SymbolHit {
+  name: string;
+  /** Multiplier of the symbol's weight (e.g. Bayes certainty); 1 when absent. */
+  factor?: number;
+  /** Short detail for logs and the quarantine (a listed zone, a matched domain). Never a body excerpt. */
+  detail?: string;
+}
+
+export interface Envelope {
+  clientIp: string;
+  /** Reverse name of the client, when known. */
+  clientHostname?: string;
+  helo: string;
+  /** Envelope sender; '' is the null sender of bounces. */
+  mailFrom: string;
+  rcptTo: string[];
+  /** Bytes the client announced with MAIL FROM SIZE=, when given. */
+  declaredSize?: number;
+}
+
+/** The message as the data-stage checks see it: raw bytes, parsed once. */
+export interface MessageContent {
+  raw: Buffer;
+  /** null when mailparser could not read the message; content checks then report `<FAMILY>_ERROR`. */
+  parsed: ParsedMail | null;
+  parseError?: string;
+}
+
+export interface ScanContext {
+  tid: string;
+  envelope: Envelope;
+  /** Present in the data stage only. */
+  message?: MessageContent;
+  /** Aborted when the check's time is up or the client went away. */
+  signal: AbortSignal;
+  log: Logger;
+  /** RFC 8601 method results (`spf=pass smtp.mailfrom=…`) that checks contribute for our Authentication-Results. */
+  authResults: string[];
+}
+
+export interface Check {
+  name: string;
+  /** Symbol family: a throw or time-out of this check becomes `<FAMILY>_ERROR`. */
+  family: string;
+  stage: Stage;
+  /** Per-check time limit; the pipeline default applies when absent. */
+  timeoutMs?: number;
+  run(ctx: ScanContext): Promise<SymbolHit[]>;
+}
+
+export interface ScoredSymbol {
+  name: string;
+  score: number;
+  detail?: string;
+}
+
+export interface Verdict {
+  action: Action;
+  score: number;
+  /** The `tag` threshold, shown as `required=` in X-Spam-Status. */
+  required: number;
+  symbols: ScoredSymbol[];
+  /** The rule that decided the action regardless of score, if any. */
+  forcedBy?: string;
+}

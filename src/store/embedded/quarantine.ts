@@ -1,0 +1,76 @@
+// Quarantine index in SQLite: metadata only (the message itself is a file), indexed for newest-first paging.
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { QuarantineEntry, QuarantineIndex, QuarantineQuery } from '../types.ts';
+
+export class SqliteQuarantineIndex implements QuarantineIndex {
+  private readonly db: DatabaseSync;
+  private readonly insert: StatementSync;
+  private readonly byId: StatementSync;
+  private readonly del: StatementSync;
+  private readonly old: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS quarantine (
+        id TEXT PRIMARY KEY,
+        time INTEGER NOT NULL,
+        mail_from TEXT NOT NULL,
+        rcpt TEXT NOT NULL,
+        symbols TEXT NOT NULL,
+        score REAL NOT NULL,
+        entry TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS quarantine_time ON quarantine (time);
+    `);
+    this.insert = db.prepare(
+      'INSERT OR REPLACE INTO quarantine (id, time, mail_from, rcpt, symbols, score, entry) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.byId = db.prepare('SELECT entry FROM quarantine WHERE id = ?');
+    this.del = db.prepare('DELETE FROM quarantine WHERE id = ?');
+    this.old = db.prepare('SELECT id FROM quarantine WHERE time < ? ORDER BY time LIMIT ?');
+  }
+
+  async add(e: QuarantineEntry): Promise<void> {
+    // rcpt and symbols are stored delimited by spaces on both sides so that a filter matches whole names.
+    this.insert.run(
+      e.id,
+      e.time,
+      e.mailFrom.toLowerCase(),
+      ` ${e.rcptTo.map((r) => r.toLowerCase()).join(' ')} `,
+      ` ${e.symbols.map((s) => s.name).join(' ')} `,
+      e.score,
+      JSON.stringify(e),
+    );
+  }
+
+  async get(id: string): Promise<QuarantineEntry | null> {
+    const row = this.byId.get(id) as { entry: string } | undefined;
+    return row ? (JSON.parse(row.entry) as QuarantineEntry) : null;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return Number(this.del.run(id).changes) > 0;
+  }
+
+  async list(q: QuarantineQuery): Promise<{ total: number; entries: QuarantineEntry[] }> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.since !== undefined) { where.push('time >= ?'); args.push(q.since); }
+    if (q.until !== undefined) { where.push('time < ?'); args.push(q.until); }
+    if (q.sender) { where.push('mail_from = ?'); args.push(q.sender.toLowerCase()); }
+    if (q.recipient) { where.push('instr(rcpt, ?) > 0'); args.push(` ${q.recipient.toLowerCase()} `); }
+    if (q.symbol) { where.push('instr(symbols, ?) > 0'); args.push(` ${q.symbol} `); }
+    if (q.minScore !== undefined) { where.push('score >= ?'); args.push(q.minScore); }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = Number((this.db.prepare(`SELECT count(*) AS n FROM quarantine ${clause}`).get(...args) as { n: number }).n);
+    const rows = this.db
+      .prepare(`SELECT entry FROM quarantine ${clause} ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`)
+      .all(...args, q.limit, q.offset ?? 0) as { entry: string }[];
+    return { total, entries: rows.map((r) => JSON.parse(r.entry) as QuarantineEntry) };
+  }
+
+  async olderThan(time: number, limit: number): Promise<string[]> {
+    return (this.old.all(time, limit) as { id: string }[]).map((r) => r.id);
+  }
+}
