@@ -1,0 +1,67 @@
+// Reads messages from files, directories (maildirs included) and mbox files, for `check` and `learn`.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface SourceMessage {
+  /** The file, with `:N` (1-based) for the Nth message of an mbox. */
+  file: string;
+  raw: Buffer;
+}
+
+/** Yields every message under the given paths, in a stable order. */
+export async function* readMessages(paths: readonly string[]): AsyncGenerator<SourceMessage> {
+  for (const path of paths) yield* readPath(path);
+}
+
+async function* readPath(path: string): AsyncGenerator<SourceMessage> {
+  const info = await stat(path);
+  if (info.isDirectory()) {
+    const names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort();
+    // A maildir keeps its messages in cur/ and new/; tmp/ holds deliveries in progress.
+    for (const name of names) {
+      if (name === 'tmp' && names.includes('cur') && names.includes('new')) continue;
+      yield* readPath(join(path, name));
+    }
+    return;
+  }
+  if (!info.isFile()) return;
+  const raw = await readFile(path);
+  if (!isMbox(raw)) {
+    yield { file: path, raw };
+    return;
+  }
+  const messages = splitMbox(raw);
+  if (messages.length === 1) {
+    yield { file: path, raw: messages[0] };
+    return;
+  }
+  for (let i = 0; i < messages.length; i++) yield { file: `${path}:${i + 1}`, raw: messages[i] };
+}
+
+/** mbox files start with a `From ` separator line; a single message file never does (headers have a colon). */
+export function isMbox(raw: Buffer): boolean {
+  return raw.subarray(0, 5).toString('latin1') === 'From ';
+}
+
+/** Splits an mboxrd/mboxo file and undoes `>From ` quoting. */
+export function splitMbox(raw: Buffer): Buffer[] {
+  const text = raw.toString('latin1');
+  const out: Buffer[] = [];
+  const separator = /^From .*\r?\n/gm;
+  const starts: { at: number; body: number }[] = [];
+  for (let m = separator.exec(text); m; m = separator.exec(text)) {
+    // Only a separator at the start of the file or after a blank line starts a message.
+    if (m.index === 0 || text.endsWith('\n\n', m.index) || text.endsWith('\r\n\r\n', m.index)) {
+      starts.push({ at: m.index, body: m.index + m[0].length });
+    }
+  }
+  for (let i = 0; i < starts.length; i++) {
+    const end = i + 1 < starts.length ? starts[i + 1].at : text.length;
+    let message = text.slice(starts[i].body, end);
+    if (i + 1 < starts.length) message = message.replace(/\r?\n$/, '');
+    message = message.replace(/^>(>*From )/gm, '$1');
+    out.push(Buffer.from(message, 'latin1'));
+  }
+  return out;
+}
+
