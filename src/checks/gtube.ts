@@ -4,17 +4,20 @@ import { defineSymbols } from '../scan/symbols.ts';
 
 defineSymbols({
   GTUBE: { weight: 1000, description: 'The GTUBE anti-spam test string is in the message' },
-  CONTENT_ERROR: { weight: 0, description: 'A content check failed (the message could not be read)' },
 });
 
-const GTUBE = Buffer.from('XJS*C4JDBQADN1.NSBG3-2IC3LJ8AW9N5-9O8EZ');
+const GTUBE = 'XJS*C4JDBQADN1.NSBG3-2IC3LJ8AW9N5-9O8EZ*C.34X';
+const GTUBE_BYTES = Buffer.from(GTUBE);
 
-/** Searches the raw bytes, so the string is found even in a message that does not parse. */
+/** Looks in the raw bytes (so a message that does not parse is still caught) and in the decoded text. */
 export const gtubeCheck: Check = {
   name: 'gtube',
-  family: 'CONTENT',
+  family: 'GTUBE',
   stage: 'data',
   async run(ctx) {
-    return ctx.message?.raw.includes(GTUBE) ? [{ name: 'GTUBE' }] : [];
+    const m = ctx.message;
+    if (!m) return [];
+    const found = m.raw.includes(GTUBE_BYTES) || (m.parsed?.text ?? '').includes(GTUBE) || String(m.parsed?.html || '').includes(GTUBE);
+    return found ? [{ name: 'GTUBE' }] : [];
   },
 };

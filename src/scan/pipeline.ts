@@ -14,29 +14,10 @@ export interface PipelineOptions {
   log: Logger;
 }
 
-export class Pipeline {
-  readonly options: PipelineOptions;
-
-  constructor(options: PipelineOptions) {
-    this.options = options;
-  }
-
-  /** Starts the scan of one transaction; stages are run as the SMTP dialogue reaches them. */
-  begin(tid: string, envelope: Envelope, log: Logger = this.options.log): ScanSession {
-    return new ScanSession(this, tid, envelope, log);
-  }
-
-  /** The whole pipeline on one message without sockets: the tests' and `sluice check`'s entry point. */
-  async scan(envelope: Envelope, raw: Buffer, tid = 'scan'): Promise<ScanResult> {
-    const session = this.begin(tid, envelope);
-    session.runStage('connect');
-    session.runStage('mail');
-    return session.finish(raw);
-  }
-
-  checksFor(stage: Stage): Check[] {
-    return this.options.checks.filter((c) => c.stage === stage);
-  }
+/** What the checks of one stage found. */
+export interface StageOutcome {
+  hits: SymbolHit[];
+  authResults: string[];
 }
 
 export interface ScanResult {
@@ -46,41 +27,95 @@ export interface ScanResult {
   message: MessageContent;
 }
 
+export class Pipeline {
+  readonly options: PipelineOptions;
+
+  constructor(options: PipelineOptions) {
+    this.options = options;
+  }
+
+  /**
+   * Runs the checks of one stage. The envelope is read when each check starts, so the SMTP layer
+   * may fill it in as the dialogue goes on.
+   */
+  async runStage(stage: Stage, tid: string, envelope: Envelope, log: Logger, signal: AbortSignal, message?: MessageContent): Promise<StageOutcome> {
+    const outcome: StageOutcome = { hits: [], authResults: [] };
+    const checks = this.options.checks.filter((c) => c.stage === stage);
+    await Promise.all(checks.map((check) => this.runCheck(check, { tid, envelope, message, signal, log, authResults: outcome.authResults }, outcome.hits)));
+    return outcome;
+  }
+
+  /** Starts the scan of one transaction. `connect` is the connection's connect-stage outcome, shared by its transactions. */
+  begin(tid: string, envelope: Envelope, log: Logger = this.options.log, connect?: Promise<StageOutcome>): ScanSession {
+    return new ScanSession(this, tid, envelope, log, connect);
+  }
+
+  /** The whole pipeline on one message without sockets: the tests' and `sluice check`'s entry point. */
+  async scan(envelope: Envelope, raw: Buffer, tid = 'scan'): Promise<ScanResult> {
+    const session = this.begin(tid, envelope);
+    session.start('connect');
+    session.start('mail');
+    return session.finish(raw);
+  }
+
+  private async runCheck(check: Check, ctx: ScanContext, into: SymbolHit[]): Promise<void> {
+    const limit = check.timeoutMs ?? this.options.timeoutMs;
+    const timeout = new AbortController();
+    const checkCtx: ScanContext = { ...ctx, signal: AbortSignal.any([ctx.signal, timeout.signal]) };
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Reject first: a check that settles on abort must not win the race with a partial answer.
+        reject(new Error(`timed out after ${limit} ms`));
+        timeout.abort();
+      }, limit);
+    });
+    try {
+      into.push(...(await Promise.race([check.run(checkCtx), expired])));
+    } catch (err) {
+      ctx.log.warn({ tid: ctx.tid, check: check.name, err: (err as Error).message }, 'check failed');
+      into.push({ name: errorSymbol(check.family), detail: check.name });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** One transaction's scan: stages are started as the SMTP dialogue reaches them. */
 export class ScanSession {
   readonly tid: string;
   readonly envelope: Envelope;
-  readonly hits: SymbolHit[] = [];
-  readonly authResults: string[] = [];
   private readonly pipeline: Pipeline;
   private readonly log: Logger;
   private readonly controller = new AbortController();
-  private readonly pending: Promise<void>[] = [];
+  private readonly stages: Promise<StageOutcome>[] = [];
 
-  constructor(pipeline: Pipeline, tid: string, envelope: Envelope, log: Logger) {
+  constructor(pipeline: Pipeline, tid: string, envelope: Envelope, log: Logger, connect?: Promise<StageOutcome>) {
     this.pipeline = pipeline;
     this.tid = tid;
     this.envelope = envelope;
     this.log = log;
+    if (connect) this.stages.push(connect);
   }
 
-  /** Starts the checks of a stage; their results are awaited by `preDataVerdict` or `finish`. */
-  runStage(stage: Exclude<Stage, 'data'>): void {
-    this.pending.push(this.runChecks(stage));
+  start(stage: Exclude<Stage, 'data'>): void {
+    this.stages.push(this.pipeline.runStage(stage, this.tid, this.envelope, this.log, this.controller.signal));
   }
 
-  /** The verdict on what is known before the body: connect and mail stage checks. */
+  /** The verdict on what is known before the body: the connect and mail stages. */
   async preDataVerdict(): Promise<Verdict> {
-    await Promise.all(this.pending);
-    return score(this.hits, this.pipeline.options.policy);
+    const outcomes = await Promise.all(this.stages);
+    return score(outcomes.flatMap((o) => o.hits), this.pipeline.options.policy);
   }
 
   async finish(raw: Buffer): Promise<ScanResult> {
     const message = await parseMessage(raw);
     if (message.parseError) this.log.warn({ tid: this.tid, err: message.parseError }, 'message could not be parsed');
-    await Promise.all([...this.pending, this.runChecks('data', message)]);
+    const data = this.pipeline.runStage('data', this.tid, this.envelope, this.log, this.controller.signal, message);
+    const outcomes = await Promise.all([...this.stages, data]);
     return {
-      verdict: score(this.hits, this.pipeline.options.policy),
-      authResults: this.authResults,
+      verdict: score(outcomes.flatMap((o) => o.hits), this.pipeline.options.policy),
+      authResults: outcomes.flatMap((o) => o.authResults),
       message,
     };
   }
@@ -88,41 +123,6 @@ export class ScanSession {
   /** The client went away: stop whatever is still running. */
   abort(): void {
     this.controller.abort();
-  }
-
-  private async runChecks(stage: Stage, message?: MessageContent): Promise<void> {
-    const checks = this.pipeline.checksFor(stage);
-    await Promise.all(checks.map((check) => this.runOne(check, message)));
-  }
-
-  private async runOne(check: Check, message: MessageContent | undefined): Promise<void> {
-    const limit = check.timeoutMs ?? this.pipeline.options.timeoutMs;
-    const timeout = new AbortController();
-    const signal = AbortSignal.any([this.controller.signal, timeout.signal]);
-    const ctx: ScanContext = {
-      tid: this.tid,
-      envelope: this.envelope,
-      message,
-      signal,
-      log: this.log,
-      authResults: this.authResults,
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timeout.abort();
-        reject(new Error(`timed out after ${limit} ms`));
-      }, limit);
-    });
-    try {
-      const hits = await Promise.race([check.run(ctx), expired]);
-      this.hits.push(...hits);
-    } catch (err) {
-      this.log.warn({ tid: this.tid, check: check.name, err: (err as Error).message }, 'check failed');
-      this.hits.push({ name: errorSymbol(check.family), detail: check.name });
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 
@@ -133,4 +133,10 @@ export async function parseMessage(raw: Buffer): Promise<MessageContent> {
   } catch (err) {
     return { raw, parsed: null, parseError: (err as Error).message };
   }
+}
+
+/** For content checks: the parsed message, or a throw that the pipeline turns into `<FAMILY>_ERROR`. */
+export function requireParsed(ctx: ScanContext): NonNullable<MessageContent['parsed']> {
+  if (!ctx.message?.parsed) throw new Error(ctx.message?.parseError ?? 'no parsed message');
+  return ctx.message.parsed;
 }

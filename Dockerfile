@@ -1,0 +1,22 @@
+# Sluice: multi-stage build on the Node 24 LTS image, running as a non-root user.
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only; the image's own Node 24 runs the TypeScript sources directly.
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY src ./src
+COPY config ./config
+RUN mkdir -p /var/lib/sluice && chown node:node /var/lib/sluice
+USER node
+VOLUME ["/var/lib/sluice"]
+EXPOSE 2525
+# SIGTERM reaches node directly (exec form): in-flight transactions finish before the container stops.
+STOPSIGNAL SIGTERM
+CMD ["node", "bin/sluice.js", "serve", "-c", "/app/config/sluice.yaml"]

@@ -1,0 +1,164 @@
+// Acts on a verdict: relay (with our headers), hold in quarantine, or refuse. Also releases held messages.
+import type { Logger } from 'pino';
+import type { Envelope, Verdict } from '../scan/types.ts';
+import type { Quarantine } from '../quarantine/quarantine.ts';
+import type { QuarantineEntry } from '../store/types.ts';
+import { SmtpError, replies } from '../smtp/replies.ts';
+import { authenticationResults, receivedField, rewriteHeaders, spamHeaders, splitMessage, fieldName } from './headers.ts';
+import { buildDsn } from './dsn.ts';
+import type { Relay } from './relay.ts';
+
+export interface Transaction {
+  tid: string;
+  envelope: Envelope;
+  raw: Buffer;
+  tls: boolean;
+  receivedAt: Date;
+}
+
+export interface Outcome {
+  /** Text after `250 ` for the client. */
+  reply: string;
+  relayId?: string;
+  quarantineId?: string;
+  /** Recipients the downstream refused, reported to the sender by DSN. */
+  refused?: string[];
+}
+
+/** Turns a verdict into the reason a refused sender reads; the first rule with something to say wins. */
+export type RejectReason = (verdict: Verdict) => string | undefined;
+
+export interface DeliveryOptions {
+  hostname: string;
+  relay: Relay;
+  quarantine: Quarantine;
+  log: Logger;
+  rejectReasons?: readonly RejectReason[];
+}
+
+export class Delivery {
+  private readonly o: DeliveryOptions;
+
+  constructor(options: DeliveryOptions) {
+    this.o = options;
+  }
+
+  /** The reply text of a refusal; never the symbol list, which would teach spammers what to avoid. */
+  rejectText(verdict: Verdict): string {
+    for (const reason of this.o.rejectReasons ?? []) {
+      const text = reason(verdict);
+      if (text) return text;
+    }
+    return 'Message refused as spam';
+  }
+
+  /** Resolves with the 250 text, or throws the SmtpError to answer instead. */
+  async act(t: Transaction, verdict: Verdict, authResults: readonly string[]): Promise<Outcome> {
+    switch (verdict.action) {
+      case 'reject':
+        throw replies.rejected(this.rejectText(verdict), t.tid);
+      case 'tempfail':
+        throw replies.tempfail(t.tid);
+      case 'quarantine': {
+        await this.o.quarantine.hold(quarantineEntry(t, verdict), this.withOurHeaders(t, verdict, authResults));
+        return { reply: `2.0.0 Ok: queued as ${t.tid}`, quarantineId: t.tid };
+      }
+      case 'accept':
+      case 'tag':
+        return this.relay(t, this.withOurHeaders(t, verdict, authResults));
+    }
+  }
+
+  /** Sends a held message on to the downstream, then removes it from the quarantine. */
+  async release(id: string): Promise<Outcome | null> {
+    const held = await this.o.quarantine.get(id);
+    if (!held) return null;
+    // The operator judged it good: our verdict fields would file it as spam downstream.
+    const m = splitMessage(held.raw);
+    m.fields = m.fields.filter((f) => !fieldName(f).startsWith('x-spam-'));
+    m.fields.unshift(`X-Sluice-Released: ${new Date().toISOString()}`);
+    const raw = rewriteHeaders(Buffer.concat([Buffer.from(m.fields.join(m.eol) + m.eol + m.eol, 'latin1'), m.body]), this.o.hostname, []);
+    const t: Transaction = {
+      tid: id,
+      envelope: { clientIp: held.entry.clientIp, helo: held.entry.helo, mailFrom: held.entry.mailFrom, rcptTo: held.entry.rcptTo },
+      raw,
+      tls: false,
+      receivedAt: new Date(held.entry.time),
+    };
+    const outcome = await this.relay(t, raw);
+    await this.o.quarantine.delete(id);
+    return outcome;
+  }
+
+  private withOurHeaders(t: Transaction, verdict: Verdict, authResults: readonly string[]): Buffer {
+    const received = receivedField({
+      helo: t.envelope.helo,
+      clientHostname: t.envelope.clientHostname,
+      clientIp: t.envelope.clientIp,
+      hostname: this.o.hostname,
+      tls: t.tls,
+      tid: t.tid,
+      rcptTo: t.envelope.rcptTo,
+      date: t.receivedAt,
+    });
+    return rewriteHeaders(t.raw, this.o.hostname, [
+      received,
+      authenticationResults(this.o.hostname, authResults),
+      ...spamHeaders(verdict),
+    ]);
+  }
+
+  private async relay(t: Transaction, raw: Buffer): Promise<Outcome> {
+    const result = await this.o.relay.send(t.envelope.mailFrom, t.envelope.rcptTo, raw, t.tid);
+    const outcome: Outcome = { reply: `2.0.0 Ok: queued as ${t.tid}`, relayId: result.queueId ?? result.response };
+    if (result.refused.length) {
+      outcome.refused = result.refused.map((r) => r.recipient);
+      await this.notifySender(t, result.refused);
+    }
+    return outcome;
+  }
+
+  /**
+   * Some recipients refused, others accepted: the message cannot be refused any more without duplicating it
+   * for those who got it, so the sender gets a DSN through the downstream. A bounce is never bounced.
+   */
+  private async notifySender(t: Transaction, refused: Parameters<typeof buildDsn>[0]['refused']): Promise<void> {
+    const log = this.o.log.child({ tid: t.tid });
+    if (!t.envelope.mailFrom) {
+      log.warn({ refused: refused.map((r) => r.recipient) }, 'downstream refused recipients of a bounce; no DSN for a null sender');
+      return;
+    }
+    const dsn = buildDsn({ hostname: this.o.hostname, sender: t.envelope.mailFrom, original: t.raw, refused, ref: t.tid });
+    try {
+      await this.o.relay.send('', [t.envelope.mailFrom], dsn, `${t.tid}-dsn`);
+      log.info({ refused: refused.map((r) => r.recipient) }, 'downstream refused some recipients; DSN sent to the sender');
+    } catch (err) {
+      // Without the DSN the refused recipients would vanish unnoticed. Defer the whole message instead:
+      // the sender retries, and a duplicate for the accepted recipients is better than a silent loss.
+      log.error({ refused: refused.map((r) => r.recipient), err: (err as SmtpError).message }, 'DSN for refused recipients could not be sent; deferring');
+      throw replies.downstreamDeferred('some recipients were refused and the sender could not be notified', t.tid);
+    }
+  }
+}
+
+function quarantineEntry(t: Transaction, verdict: Verdict): QuarantineEntry {
+  return {
+    id: t.tid,
+    time: t.receivedAt.getTime(),
+    clientIp: t.envelope.clientIp,
+    helo: t.envelope.helo,
+    mailFrom: t.envelope.mailFrom,
+    rcptTo: [...t.envelope.rcptTo],
+    subject: subjectOf(t.raw),
+    size: t.raw.length,
+    score: verdict.score,
+    action: verdict.action,
+    symbols: verdict.symbols.map((s) => ({ name: s.name, score: s.score })),
+  };
+}
+
+function subjectOf(raw: Buffer): string {
+  const field = splitMessage(raw).fields.find((f) => fieldName(f) === 'subject');
+  if (!field) return '';
+  return field.slice(field.indexOf(':') + 1).replace(/\r?\n[ \t]/g, ' ').trim().slice(0, 500);
+}

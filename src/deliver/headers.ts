@@ -1,0 +1,130 @@
+// Header surgery on the raw message: remove what a sender must not claim, add our trace and verdict.
+// Works on latin1 strings so that 8-bit bytes pass through unchanged.
+import type { Verdict } from '../scan/types.ts';
+
+export interface SplitMessage {
+  /** Header fields, each with its folded continuation lines, without the final line break. */
+  fields: string[];
+  /** The line break the message uses. */
+  eol: string;
+  /** Everything after the blank line that ends the header (may be empty). */
+  body: Buffer;
+}
+
+export function splitMessage(raw: Buffer): SplitMessage {
+  const text = raw.toString('latin1');
+  const crlf = text.indexOf('\r\n\r\n');
+  const lf = text.indexOf('\n\n');
+  let headerEnd: number;
+  let eol: string;
+  let bodyStart: number;
+  if (crlf >= 0 && (lf < 0 || crlf <= lf - 1)) {
+    [headerEnd, eol, bodyStart] = [crlf, '\r\n', crlf + 4];
+  } else if (lf >= 0) {
+    [headerEnd, eol, bodyStart] = [lf, '\n', lf + 2];
+  } else {
+    // Header only, no blank line: the whole message is header.
+    eol = text.includes('\r\n') || !text.includes('\n') ? '\r\n' : '\n';
+    headerEnd = text.replace(/\r?\n$/, '').length;
+    bodyStart = text.length;
+  }
+  const fields: string[] = [];
+  for (const line of text.slice(0, headerEnd).split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && fields.length) fields[fields.length - 1] += eol + line;
+    else if (line.length) fields.push(line);
+  }
+  return { fields, eol, body: raw.subarray(Math.min(bodyStart, raw.length)) };
+}
+
+export function joinMessage(m: SplitMessage): Buffer {
+  const head = m.fields.map((f) => f + m.eol).join('') + m.eol;
+  return Buffer.concat([Buffer.from(head, 'latin1'), m.body]);
+}
+
+export function fieldName(field: string): string {
+  const i = field.indexOf(':');
+  return (i < 0 ? field : field.slice(0, i)).trim().toLowerCase();
+}
+
+/** A sender must not pre-label his own mail: drop X-Spam-* and Authentication-Results claiming our authserv-id. */
+export function isForgedVerdictField(field: string, authservId: string): boolean {
+  const name = fieldName(field);
+  if (name.startsWith('x-spam-')) return true;
+  if (name !== 'authentication-results') return false;
+  const value = field.slice(field.indexOf(':') + 1).replace(/\(.*?\)/g, ' ').trim();
+  const claimed = value.split(/[;\s]/, 1)[0]?.toLowerCase() ?? '';
+  return claimed === authservId.toLowerCase();
+}
+
+export function spamHeaders(verdict: Verdict): string[] {
+  const flagged = verdict.score >= verdict.required;
+  const tests = verdict.symbols.map((s) => s.name).sort().join(',') || 'none';
+  const level = '*'.repeat(Math.max(0, Math.min(50, Math.floor(verdict.score))));
+  const fields = [
+    `X-Spam-Score: ${verdict.score.toFixed(1)}`,
+    `X-Spam-Level: ${level}`,
+    `X-Spam-Status: ${flagged ? 'Yes' : 'No'}, score=${verdict.score.toFixed(1)} required=${verdict.required.toFixed(1)} tests=${tests}`,
+  ];
+  if (flagged) fields.unshift('X-Spam-Flag: YES');
+  return fields.map((f) => fold(f));
+}
+
+export function authenticationResults(authservId: string, results: readonly string[]): string {
+  if (!results.length) return `Authentication-Results: ${authservId}; none`;
+  return `Authentication-Results: ${authservId};\r\n\t${results.join(';\r\n\t')}`;
+}
+
+export interface ReceivedInfo {
+  helo: string;
+  clientHostname?: string;
+  clientIp: string;
+  hostname: string;
+  tls: boolean;
+  tid: string;
+  /** Named only for a single recipient, as MTAs do, so a message does not reveal its other recipients. */
+  rcptTo: string[];
+  date: Date;
+}
+
+export function receivedField(r: ReceivedInfo): string {
+  const client = r.clientHostname && r.clientHostname !== `[${r.clientIp}]` ? `${r.clientHostname} ` : '';
+  const ip = r.clientIp.includes(':') ? `IPv6:${r.clientIp}` : r.clientIp;
+  const forPart = r.rcptTo.length === 1 ? `\r\n\tfor <${r.rcptTo[0]}>` : '';
+  return `Received: from ${sanitize(r.helo) || 'unknown'} (${sanitize(client)}[${ip}])\r\n\tby ${r.hostname} (Sluice) with ${r.tls ? 'ESMTPS' : 'ESMTP'} id ${r.tid}${forPart};\r\n\t${rfc5322Date(r.date)}`;
+}
+
+/** Rebuilds the message with forged verdict fields removed and ours prepended, in the message's own line breaks. */
+export function rewriteHeaders(raw: Buffer, authservId: string, prepend: readonly string[]): Buffer {
+  const m = splitMessage(raw);
+  const kept = m.fields.filter((f) => !isForgedVerdictField(f, authservId));
+  const added = prepend.map((f) => f.replace(/\r\n/g, m.eol));
+  return joinMessage({ ...m, fields: [...added, ...kept] });
+}
+
+export function rfc5322Date(d: Date): string {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/** Folds a long field at commas or spaces so no line passes 78 characters where it can be helped. */
+function fold(field: string): string {
+  if (field.length <= 78) return field;
+  const out: string[] = [];
+  let line = '';
+  for (const part of field.split(/(?<=[, ])/)) {
+    if (line.length + part.length > 76 && line.trim().length) {
+      out.push(line.trimEnd());
+      line = '\t';
+    }
+    line += part;
+  }
+  out.push(line);
+  return out.join('\r\n');
+}
+
+/** Client-supplied names go into our header: keep them printable and free of parentheses. */
+function sanitize(s: string): string {
+  return s.replace(/[^\x21-\x7e ]/g, '?').replace(/[()]/g, '').slice(0, 255);
+}

@@ -1,0 +1,113 @@
+// Hands messages to the downstream MTA over a pooled SMTP connection and translates its replies into ours.
+import nodemailer from 'nodemailer';
+import type { Logger } from 'pino';
+import { SmtpError, replies } from '../smtp/replies.ts';
+
+export interface RelayOptions {
+  host: string;
+  port: number;
+  secure: boolean;
+  timeoutMs: number;
+  maxConnections: number;
+  /** Our name in EHLO to the downstream. */
+  hostname: string;
+}
+
+export interface RecipientRefusal {
+  recipient: string;
+  responseCode: number;
+  response: string;
+}
+
+export interface RelayResult {
+  /** The downstream's final reply, e.g. `250 2.0.0 Ok: queued as 4Xy`. */
+  response: string;
+  /** The downstream's queue id, when its reply names one. */
+  queueId?: string;
+  accepted: string[];
+  /** Recipients the downstream refused while it accepted others. */
+  refused: RecipientRefusal[];
+}
+
+interface SendError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  rejectedErrors?: SendError[];
+  recipient?: string;
+}
+
+export class Relay {
+  private readonly transport: ReturnType<typeof nodemailer.createTransport>;
+  private readonly log: Logger;
+
+  constructor(options: RelayOptions, log: Logger) {
+    this.log = log;
+    this.transport = nodemailer.createTransport({
+      host: options.host,
+      port: options.port,
+      secure: options.secure,
+      pool: true,
+      maxConnections: options.maxConnections,
+      maxMessages: 1000,
+      name: options.hostname,
+      connectionTimeout: options.timeoutMs,
+      greetingTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+      // The downstream is the operator's own MTA: use STARTTLS when offered, without demanding a public certificate.
+      tls: { rejectUnauthorized: false },
+      // No DNS or logging inside nodemailer: the downstream is an address from config.
+      logger: false,
+    });
+  }
+
+  /**
+   * Sends the message; resolves once the downstream accepted it for at least one recipient.
+   * Throws an SmtpError fit to give our client: 451 4.4.x when the downstream is away or defers, its own 5xx when it refuses.
+   */
+  async send(from: string, to: readonly string[], raw: Buffer, ref: string): Promise<RelayResult> {
+    try {
+      const info = await this.transport.sendMail({ envelope: { from, to: [...to] }, raw });
+      const refused = ((info as { rejectedErrors?: SendError[] }).rejectedErrors ?? []).map((e) => ({
+        recipient: e.recipient ?? '',
+        responseCode: e.responseCode ?? 550,
+        response: e.response ?? e.message,
+      }));
+      const response = String(info.response ?? '');
+      return {
+        response,
+        queueId: /queued as\s+([^\s;]+)/i.exec(response)?.[1] ?? /\bid[= ]([A-Za-z0-9.\-_]+)/.exec(response)?.[1],
+        accepted: (info.accepted as string[]).map(String),
+        refused,
+      };
+    } catch (err) {
+      throw this.translate(err as SendError, ref);
+    }
+  }
+
+  /** Checks that the downstream answers (for readiness probes). */
+  async verify(): Promise<boolean> {
+    try {
+      return await this.transport.verify();
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  private translate(err: SendError, ref: string): SmtpError {
+    const code = err.responseCode;
+    this.log.warn({ ref, code, err: err.message, response: err.response }, 'downstream did not accept the message');
+    if (code && code >= 500) return replies.downstreamRefused(code, err.response ?? err.message, ref);
+    if (code && code >= 400) return replies.downstreamDeferred(stripCode(err.response ?? err.message), ref);
+    if (err.code === 'ETIMEDOUT') return replies.downstreamTimeout(ref);
+    return replies.downstreamUnavailable(ref);
+  }
+}
+
+function stripCode(text: string): string {
+  return text.replace(/^\d{3}[ -]/, '').replace(/^[245]\.\d{1,3}\.\d{1,3}\s*/, '').trim();
+}

@@ -1,0 +1,84 @@
+// The quarantine: each held message is a file pair under `quarantine.dir` (<id>.eml, <id>.json),
+// written durably before the sender hears 250; the store indexes them for listing and search.
+import { mkdirSync } from 'node:fs';
+import { readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { QuarantineEntry, QuarantineIndex, QuarantineQuery } from '../store/types.ts';
+import { isValidId } from '../util/ids.ts';
+import { writeFileDurably } from '../util/durable.ts';
+
+export interface HeldMessage {
+  entry: QuarantineEntry;
+  raw: Buffer;
+}
+
+export class Quarantine {
+  readonly dir: string;
+  private readonly index: QuarantineIndex;
+  private readonly retentionMs: number;
+  private readonly log: Logger;
+
+  constructor(dir: string, retentionDays: number, index: QuarantineIndex, log: Logger) {
+    this.dir = dir;
+    this.index = index;
+    this.retentionMs = retentionDays * 86_400_000;
+    this.log = log;
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** Returns once message and metadata are on disk and indexed. */
+  async hold(entry: QuarantineEntry, raw: Buffer): Promise<void> {
+    if (!isValidId(entry.id)) throw new Error(`invalid quarantine id ${entry.id}`);
+    await writeFileDurably(this.path(entry.id, 'eml'), raw);
+    await writeFileDurably(this.path(entry.id, 'json'), JSON.stringify(entry));
+    await this.index.add(entry);
+  }
+
+  list(query: QuarantineQuery): Promise<{ total: number; entries: QuarantineEntry[] }> {
+    return this.index.list(query);
+  }
+
+  async get(id: string): Promise<HeldMessage | null> {
+    if (!isValidId(id)) return null;
+    const entry = await this.index.get(id);
+    if (!entry) return null;
+    try {
+      return { entry, raw: await readFile(this.path(id, 'eml')) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Removes a held message; false when there was none. */
+  async delete(id: string): Promise<boolean> {
+    if (!isValidId(id)) return false;
+    const existed = await this.index.remove(id);
+    for (const ext of ['eml', 'json'] as const) {
+      await unlink(this.path(id, ext)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
+    return existed;
+  }
+
+  /** Deletes entries older than the retention period; returns how many went. */
+  async purge(now = Date.now()): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const ids = await this.index.olderThan(now - this.retentionMs, 500);
+      if (!ids.length) break;
+      for (const id of ids) {
+        await this.delete(id);
+        purged++;
+      }
+    }
+    if (purged) this.log.info({ purged }, 'quarantine purged expired messages');
+    return purged;
+  }
+
+  private path(id: string, ext: 'eml' | 'json'): string {
+    return join(this.dir, `${id}.${ext}`);
+  }
+}

@@ -1,0 +1,319 @@
+// The SMTP edge: the only file that knows smtp-server. It follows the dialogue, starts each scan stage as
+// soon as its evidence is there, refuses before DATA when it can, and turns outcomes into SMTP replies.
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/schema.ts';
+import type { Pipeline, ScanSession, StageOutcome } from '../scan/pipeline.ts';
+import type { Envelope, Verdict } from '../scan/types.ts';
+import type { Delivery, Outcome } from '../deliver/delivery.ts';
+import { newId } from '../util/ids.ts';
+import { SmtpError, replies } from './replies.ts';
+
+export interface SmtpGatewayOptions {
+  config: Readonly<Config>;
+  pipeline: Pipeline;
+  delivery: Delivery;
+  log: Logger;
+  /** Reverse lookups for smtp-server go through the gateway's DNS layer; absent: none are made. */
+  reverse?: (ip: string) => Promise<string[]>;
+}
+
+/** What a connection carries between its transactions. */
+interface ConnectionState {
+  log: Logger;
+  ip: string;
+  connectStage: Promise<StageOutcome>;
+  abort: AbortController;
+  txn?: TransactionState;
+}
+
+interface TransactionState {
+  tid: string;
+  envelope: Envelope;
+  scan: ScanSession;
+  startedAt: number;
+  timer: NodeJS.Timeout;
+  /** Set once a pre-DATA verdict refused the transaction, so later recipients get the same answer. */
+  refusal?: SmtpError;
+}
+
+/** Basic reply codes smtp-server sends on its own, with the enhanced status they lack (RFC 3463). */
+const BUILTIN_ENHANCED: Record<number, string> = {
+  421: '4.4.2', 450: '4.2.1', 451: '4.3.0', 452: '4.5.3', 500: '5.5.2', 501: '5.5.4', 502: '5.5.1', 503: '5.5.1',
+  504: '5.5.4', 530: '5.7.0', 550: '5.7.1', 552: '5.3.4', 553: '5.1.3', 554: '5.6.0', 555: '5.5.4',
+};
+
+interface ConnectionLike {
+  id: string;
+  send(code: number, data?: string | string[], context?: unknown): void;
+  close(): void;
+}
+
+export class SmtpGateway {
+  private readonly o: SmtpGatewayOptions;
+  private readonly server: SMTPServer;
+  private readonly connections = new Map<string, ConnectionState>();
+  private readonly perIp = new Map<string, number>();
+  private closing = false;
+
+  constructor(options: SmtpGatewayOptions) {
+    this.o = options;
+    const smtp = options.config.smtp;
+    const tls = smtp.tls ? { key: readFileSync(smtp.tls.key), cert: readFileSync(smtp.tls.cert) } : {};
+    this.server = new SMTPServer({
+      name: smtp.hostname,
+      banner: 'Sluice',
+      size: smtp.maxSize,
+      maxClients: smtp.maxConnections,
+      maxRecipients: 0, // counted here, so the reply carries our text
+      socketTimeout: smtp.idleTimeoutMs,
+      closeTimeout: smtp.shutdownGraceMs,
+      // An inbound MX takes no logins: never an open relay through stolen credentials.
+      disabledCommands: smtp.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      authOptional: true,
+      hideSTARTTLS: !smtp.tls,
+      disableReverseLookup: !options.reverse,
+      resolver: options.reverse ? { reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => {
+        options.reverse!(ip).then((names) => cb(null, names), (err: Error) => cb(err));
+      } } : undefined,
+      logger: false,
+      ...tls,
+      onConnect: (session, cb) => this.onConnect(session, cb),
+      onMailFrom: (address, session, cb) => this.onMailFrom(address.address, address.args, session, cb),
+      onRcptTo: (address, session, cb) => void this.onRcptTo(address.address, session, cb),
+      onData: (stream, session, cb) => void this.onData(stream, session, cb),
+      onClose: (session) => this.onClose(session),
+    } as ConstructorParameters<typeof SMTPServer>[0]);
+    this.server.on('error', (err) => this.o.log.error({ err: err.message }, 'smtp server error'));
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = this.o.config.smtp;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.address();
+    this.o.log.info({ host: address.address, port: address.port }, 'smtp listening');
+    return address;
+  }
+
+  address(): AddressInfo {
+    return (this.server as unknown as { server: { address(): AddressInfo } }).server.address();
+  }
+
+  /**
+   * Graceful stop: no new connections, idle clients are told 421 at once, transactions in flight may
+   * finish within `shutdownGraceMs`, after which smtp-server closes what is left with 421.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const conn of this.liveConnections()) {
+      if (!this.connections.get(conn.id)?.txn) {
+        conn.send(421, `4.3.2 ${this.o.config.smtp.hostname} shutting down`);
+        conn.close();
+      }
+    }
+    await closed;
+  }
+
+  private liveConnections(): ConnectionLike[] {
+    return [...(this.server as unknown as { connections: Set<ConnectionLike> }).connections];
+  }
+
+  private connectionOf(session: SMTPServerSession): ConnectionLike | undefined {
+    return this.liveConnections().find((c) => c.id === session.id);
+  }
+
+  private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const ip = normalizeIp(session.remoteAddress);
+    const log = this.o.log.child({ cid: session.id, ip });
+    const count = (this.perIp.get(ip) ?? 0) + 1;
+    if (count > this.o.config.smtp.maxConnectionsPerIp) {
+      log.warn({ limit: this.o.config.smtp.maxConnectionsPerIp }, 'too many connections from one address');
+      return cb(replies.tooManyConnections());
+    }
+    this.perIp.set(ip, count);
+    this.addEnhancedCodes(session);
+    const abort = new AbortController();
+    // Connection-stage checks start now and run while the client talks.
+    const envelope: Envelope = { clientIp: ip, clientHostname: hostnameOf(session), helo: '', mailFrom: '', rcptTo: [] };
+    const connectStage = this.o.pipeline.runStage('connect', session.id, envelope, log, abort.signal);
+    this.connections.set(session.id, { log, ip, connectStage, abort });
+    log.debug('connected');
+    cb();
+  }
+
+  /** Keeps smtp-server's own replies (size, syntax, sequence) in the same form as ours: with an enhanced status. */
+  private addEnhancedCodes(session: SMTPServerSession): void {
+    const conn = this.connectionOf(session);
+    if (!conn) return;
+    const send = conn.send.bind(conn);
+    conn.send = (code, data, context) => {
+      const enhanced = BUILTIN_ENHANCED[code];
+      if (enhanced && typeof data === 'string' && !/^[245]\.\d{1,3}\.\d{1,3}\b/.test(data)) {
+        data = `${enhanced} ${data.replace(/^Error: /, '')}`;
+      }
+      send(code, data, context);
+    };
+  }
+
+  private onMailFrom(from: string, args: unknown, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const conn = this.connections.get(session.id);
+    if (!conn) return cb(replies.localError(session.id));
+    this.endTransaction(conn);
+    const tid = newId();
+    const declared = args ? Number((args as Record<string, string>).SIZE) : NaN;
+    const envelope: Envelope = {
+      clientIp: conn.ip,
+      clientHostname: hostnameOf(session),
+      helo: String(session.hostNameAppearsAs || ''),
+      mailFrom: from,
+      rcptTo: [],
+    };
+    if (Number.isFinite(declared) && declared > 0) envelope.declaredSize = declared;
+    const log = conn.log.child({ tid });
+    const scan = this.o.pipeline.begin(tid, envelope, log, conn.connectStage);
+    scan.start('mail');
+    const timer = setTimeout(() => this.transactionTimedOut(session), this.o.config.smtp.transactionTimeoutMs);
+    conn.txn = { tid, envelope, scan, startedAt: Date.now(), timer };
+    cb();
+  }
+
+  private async onRcptTo(rcpt: string, session: SMTPServerSession, cb: (err?: Error | null) => void): Promise<void> {
+    const conn = this.connections.get(session.id);
+    const txn = conn?.txn;
+    if (!conn || !txn) return cb(replies.localError(session.id));
+    const domain = rcpt.slice(rcpt.lastIndexOf('@') + 1).toLowerCase();
+    if (!rcpt.includes('@') || !this.o.config.domains.includes(domain)) {
+      conn.log.info({ tid: txn.tid, rcpt }, 'relay denied');
+      return cb(replies.relayDenied(domain || rcpt));
+    }
+    if (txn.envelope.rcptTo.length >= this.o.config.smtp.maxRecipients) return cb(replies.tooManyRecipients());
+    if (txn.refusal) return cb(txn.refusal);
+    try {
+      // What is known before the body may already be enough to refuse: the body then never crosses the link.
+      txn.envelope.rcptTo.push(rcpt);
+      const verdict = await txn.scan.preDataVerdict();
+      if (verdict.action === 'reject' || verdict.action === 'tempfail') {
+        txn.envelope.rcptTo.pop();
+        txn.refusal = verdict.action === 'reject' ? replies.rejected(this.o.delivery.rejectText(verdict), txn.tid) : replies.tempfail(txn.tid);
+        this.logVerdict(conn, txn, verdict, { stage: 'rcpt', savedBytes: txn.envelope.declaredSize ?? 0 });
+        return cb(txn.refusal);
+      }
+      cb();
+    } catch (err) {
+      txn.envelope.rcptTo.pop();
+      conn.log.error({ tid: txn.tid, err: (err as Error).message }, 'recipient check failed');
+      cb(replies.localError(txn.tid));
+    }
+  }
+
+  private async onData(stream: Readable & { sizeExceeded?: boolean }, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): Promise<void> {
+    const conn = this.connections.get(session.id);
+    const txn = conn?.txn;
+    if (!conn || !txn) {
+      stream.resume();
+      return void stream.once('end', () => cb(replies.localError(session.id)));
+    }
+    const max = this.o.config.smtp.maxSize;
+    try {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of stream) {
+        size += (chunk as Buffer).length;
+        // Past the limit keep reading (the client is still sending) but stop keeping.
+        if (size <= max) chunks.push(chunk as Buffer);
+      }
+      if (stream.sizeExceeded || size > max) {
+        conn.log.info({ tid: txn.tid, size, max }, 'message too big');
+        return cb(replies.messageTooBig(max));
+      }
+      const raw = Buffer.concat(chunks, size);
+      const result = await txn.scan.finish(raw);
+      let outcome: Outcome;
+      try {
+        outcome = await this.o.delivery.act(
+          { tid: txn.tid, envelope: txn.envelope, raw, tls: Boolean(session.secure), receivedAt: new Date(txn.startedAt) },
+          result.verdict,
+          result.authResults,
+        );
+      } catch (err) {
+        this.logVerdict(conn, txn, result.verdict, { size, reply: (err as Error).message });
+        throw err;
+      }
+      this.logVerdict(conn, txn, result.verdict, { size, relayId: outcome.relayId, quarantineId: outcome.quarantineId, refused: outcome.refused });
+      cb(null, outcome.reply);
+    } catch (err) {
+      if (err instanceof SmtpError) return cb(err);
+      // Our own failure during DATA is never permanent: the sender keeps the message and retries.
+      conn.log.error({ tid: txn.tid, err: (err as Error).stack }, 'message handling failed');
+      cb(replies.localError(txn.tid));
+    } finally {
+      this.endTransaction(conn);
+    }
+  }
+
+  private onClose(session: SMTPServerSession): void {
+    const conn = this.connections.get(session.id);
+    if (!conn) return;
+    this.connections.delete(session.id);
+    conn.abort.abort();
+    this.endTransaction(conn);
+    const left = (this.perIp.get(conn.ip) ?? 1) - 1;
+    if (left > 0) this.perIp.set(conn.ip, left);
+    else this.perIp.delete(conn.ip);
+    conn.log.debug('disconnected');
+  }
+
+  private transactionTimedOut(session: SMTPServerSession): void {
+    const conn = this.connections.get(session.id);
+    conn?.log.warn({ tid: conn.txn?.tid, limitMs: this.o.config.smtp.transactionTimeoutMs }, 'transaction timed out');
+    const c = this.connectionOf(session);
+    if (c) {
+      const e = replies.transactionTimeout();
+      c.send(e.responseCode, e.message);
+      c.close();
+    }
+  }
+
+  private endTransaction(conn: ConnectionState): void {
+    if (!conn.txn) return;
+    clearTimeout(conn.txn.timer);
+    conn.txn = undefined;
+  }
+
+  /** One line per message: the operator's record of what happened and why. */
+  private logVerdict(conn: ConnectionState, txn: TransactionState, verdict: Verdict, extra: Record<string, unknown>): void {
+    const symbols: Record<string, number> = {};
+    for (const s of verdict.symbols) symbols[s.name] = s.score;
+    conn.log.info({
+      tid: txn.tid,
+      helo: txn.envelope.helo,
+      from: txn.envelope.mailFrom,
+      rcpt: txn.envelope.rcptTo,
+      action: verdict.action,
+      score: verdict.score,
+      symbols,
+      forcedBy: verdict.forcedBy,
+      ms: Date.now() - txn.startedAt,
+      ...extra,
+    }, 'verdict');
+  }
+}
+
+function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+function hostnameOf(session: SMTPServerSession): string | undefined {
+  const name = session.clientHostname;
+  return name && !name.startsWith('[') ? name : undefined;
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { ConfigError, parseConfigText, loadConfig } from '../../src/config/load.ts';
+
+describe('config', () => {
+  it('gives every default for an empty file, frozen', () => {
+    const c = parseConfigText('');
+    expect(c.smtp).toMatchObject({ host: '127.0.0.1', port: 2525, maxSize: 26214400, maxRecipients: 100 });
+    expect(c.actions).toEqual({ tag: 5, quarantine: 10, reject: 15 });
+    expect(c.store.backend).toBe('embedded');
+    expect(Object.isFrozen(c.smtp)).toBe(true);
+    expect(() => { (c.smtp as { port: number }).port = 1; }).toThrow();
+  });
+
+  it('accepts the shipped config/sluice.yaml', () => {
+    expect(loadConfig('config/sluice.yaml').domains).toEqual(['example.net']);
+  });
+
+  it('lists every problem at once, with its path', () => {
+    const text = [
+      'smtp: { port: 99999, maxSize: -1, bogus: 1 }',
+      'domains: []',
+      'store: { backend: mongodb }',
+      'actions: { tag: 20, quarantine: 10, reject: 15 }',
+      'scores: { lower_case: 1, GOOD: "high" }',
+      'unknownTop: true',
+    ].join('\n');
+    const err = (() => { try { parseConfigText(text, 'x.yaml'); } catch (e) { return e as ConfigError; } })();
+    expect(err).toBeInstanceOf(ConfigError);
+    const joined = err!.problems.join('\n');
+    for (const path of ['smtp.port', 'smtp.maxSize', 'smtp', 'domains', 'store.backend', 'actions', 'scores.lower_case', 'scores.GOOD', '(top level)']) {
+      expect(joined).toContain(`${path}:`);
+    }
+    expect(err!.problems.length).toBeGreaterThanOrEqual(9);
+    expect(err!.message).toMatch(/^x\.yaml: \d+ problem/);
+  });
+
+  it('reports YAML syntax errors with their place', () => {
+    expect(() => parseConfigText('smtp:\n  port: [1, 2\n', 'bad.yaml')).toThrow(/bad\.yaml: .*problem[\s\S]*line/);
+  });
+
+  it('documents every top-level key in config/sluice.yaml', async () => {
+    const { configSchema } = await import('../../src/config/schema.ts');
+    const doc = readFileSync('config/sluice.yaml', 'utf8');
+    for (const key of Object.keys(configSchema.shape)) expect(doc).toMatch(new RegExp(`^${key}:`, 'm'));
+  });
+});

@@ -1,0 +1,285 @@
+// The gateway end to end: real SMTP in (nodemailer or a raw socket), a real downstream sink out.
+import { afterEach, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { startTestGateway, message, GTUBE, type TestGateway, type Overrides } from '../helpers/gateway.ts';
+import { rawSmtp } from '../helpers/raw-smtp.ts';
+
+let gw: TestGateway | undefined;
+afterEach(async () => {
+  await gw?.stop();
+  gw = undefined;
+});
+const start = async (o: Overrides = {}) => (gw = await startTestGateway(o));
+
+function header(raw: Buffer, name: string): string[] {
+  const head = raw.toString('latin1').split(/\r?\n\r?\n/)[0].replace(/\r?\n[ \t]+/g, ' ');
+  return head.split(/\r?\n/).filter((l) => l.toLowerCase().startsWith(name.toLowerCase() + ':')).map((l) => l.slice(name.length + 1).trim());
+}
+
+describe('relay', () => {
+  it('relays clean mail with our trace and verdict headers, answering 250 only after the downstream did', async () => {
+    const g = await start();
+    const reply = await g.send({ raw: message() });
+    expect(reply.response).toMatch(/^250 2\.0\.0 Ok: queued as [0-9A-Z]{15}/);
+    const [m] = await g.sink.waitFor(1);
+    expect(m.from).toBe('sender@origin.example');
+    expect(m.to).toEqual(['user@example.net']);
+    expect(header(m.raw, 'X-Spam-Status')[0]).toMatch(/^No, score=0\.0 required=5\.0 tests=none$/);
+    expect(header(m.raw, 'X-Spam-Flag')).toEqual([]);
+    expect(header(m.raw, 'Authentication-Results')).toEqual(['mx.test.example; none']);
+    expect(header(m.raw, 'Received')[0]).toMatch(/^from client\.test\.example \(\[127\.0\.0\.1\]\) by mx\.test\.example \(Sluice\) with ESMTP id [0-9A-Z]{15} for <user@example\.net>;/);
+    const [v] = g.verdicts();
+    expect(v).toMatchObject({ action: 'accept', score: 0, from: 'sender@origin.example', rcpt: ['user@example.net'], relayId: 'SINK1', ip: '127.0.0.1', helo: 'client.test.example' });
+    expect(typeof v.ms).toBe('number');
+    expect(typeof v.size).toBe('number');
+  });
+
+  it('removes verdict headers a sender wrote himself, keeping other hosts\' results', async () => {
+    const g = await start();
+    await g.send({ raw: message({ headers: [
+      'X-Spam-Flag: NO',
+      'X-Spam-Status: No, score=-100',
+      'Authentication-Results: MX.TEST.EXAMPLE; spf=pass smtp.mailfrom=origin.example',
+      'Authentication-Results: other.example; dkim=pass',
+    ] }) });
+    const [m] = await g.sink.waitFor(1);
+    expect(header(m.raw, 'X-Spam-Flag')).toEqual([]);
+    expect(header(m.raw, 'X-Spam-Status')).toHaveLength(1);
+    expect(header(m.raw, 'X-Spam-Status')[0]).toMatch(/^No, score=0\.0/);
+    expect(header(m.raw, 'Authentication-Results')).toEqual(['mx.test.example; none', 'other.example; dkim=pass']);
+  });
+
+  it('tags mail between the tag and quarantine thresholds', async () => {
+    const g = await start({ scores: { GTUBE: 7 } });
+    await g.send({ raw: message({ body: GTUBE }) });
+    const [m] = await g.sink.waitFor(1);
+    expect(header(m.raw, 'X-Spam-Flag')).toEqual(['YES']);
+    expect(header(m.raw, 'X-Spam-Score')).toEqual(['7.0']);
+    expect(header(m.raw, 'X-Spam-Level')).toEqual(['*******']);
+    expect(header(m.raw, 'X-Spam-Status')[0]).toBe('Yes, score=7.0 required=5.0 tests=GTUBE');
+    expect(g.verdicts()[0]).toMatchObject({ action: 'tag', score: 7 });
+  });
+
+  it('refuses GTUBE with 550 5.7.1 and a reference, never naming the symbols', async () => {
+    const g = await start();
+    const err = await g.send({ raw: message({ body: `Test\r\n${GTUBE}\r\n` }) }).then(() => null, (e) => e);
+    expect(err?.responseCode).toBe(550);
+    expect(err.response).toMatch(/^550 5\.7\.1 Message refused as spam \(reference [0-9A-Z]{15}\)$/);
+    expect(err.response).not.toContain('GTUBE');
+    expect(g.sink.messages).toHaveLength(0);
+    expect(g.verdicts()[0]).toMatchObject({ action: 'reject', symbols: { GTUBE: 1000 } });
+  });
+
+  it('never relays for domains it does not serve', async () => {
+    const g = await start();
+    const err = await g.send({ to: ['victim@elsewhere.example'], raw: message() }).then(() => null, (e) => e);
+    expect(err?.response).toMatch(/^550 5\.7\.1 Relaying denied/);
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    await c.command('EHLO x.example\r\n');
+    await c.command('MAIL FROM:<a@b.example>\r\n');
+    expect(await c.command('RCPT TO:<user@example.net.evil.example>\r\n')).toMatch(/^550 5\.7\.1/);
+    expect(await c.command('RCPT TO:<user@EXAMPLE.NET>\r\n')).toMatch(/^250/);
+    expect(await c.command('RCPT TO:<"user@example.net"@evil.example>\r\n')).toMatch(/^5\d\d/);
+    c.close();
+    expect(g.sink.messages).toHaveLength(0);
+  });
+
+  it('takes no AUTH on the inbound port', async () => {
+    const g = await start();
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    const ehlo = await c.command('EHLO x.example\r\n');
+    expect(ehlo).not.toMatch(/AUTH/);
+    expect(ehlo).toMatch(/SIZE 26214400/);
+    expect(await c.command('AUTH PLAIN AGFAYg==\r\n')).toMatch(/^5\d\d/);
+    c.close();
+  });
+});
+
+describe('quarantine', () => {
+  it('holds mail durably, answers 250, and release relays it and removes it', async () => {
+    const g = await start({ scores: { GTUBE: 12 } });
+    const reply = await g.send({ raw: message({ subject: 'Held one', body: GTUBE }) });
+    expect(reply.response).toMatch(/^250 2\.0\.0/);
+    expect(g.sink.messages).toHaveLength(0);
+    const { total, entries } = await g.gateway.core.quarantine.list({ limit: 10 });
+    expect(total).toBe(1);
+    expect(entries[0]).toMatchObject({ subject: 'Held one', mailFrom: 'sender@origin.example', rcptTo: ['user@example.net'], score: 12, action: 'quarantine' });
+    expect(entries[0].symbols).toEqual([{ name: 'GTUBE', score: 12 }]);
+    expect(g.verdicts()[0]).toMatchObject({ action: 'quarantine', quarantineId: entries[0].id });
+    expect(readdirSync(g.config.quarantine.dir).sort()).toEqual([`${entries[0].id}.eml`, `${entries[0].id}.json`]);
+
+    const outcome = await g.gateway.core.delivery.release(entries[0].id);
+    expect(outcome?.relayId).toBe('SINK1');
+    const [m] = await g.sink.waitFor(1);
+    expect(m.to).toEqual(['user@example.net']);
+    expect(header(m.raw, 'X-Spam-Flag')).toEqual([]);
+    expect(header(m.raw, 'Subject')).toEqual(['Held one']);
+    expect((await g.gateway.core.quarantine.list({ limit: 10 })).total).toBe(0);
+    expect(readdirSync(g.config.quarantine.dir)).toEqual([]);
+  });
+
+  it('purges entries past the retention period', async () => {
+    const g = await start({ force: { GTUBE: 'quarantine' }, quarantine: { retentionDays: 1 } });
+    await g.send({ raw: message({ body: GTUBE }) });
+    expect(await g.gateway.core.quarantine.purge(Date.now() + 3_600_000)).toBe(0);
+    expect(await g.gateway.core.quarantine.purge(Date.now() + 2 * 86_400_000)).toBe(1);
+    expect((await g.gateway.core.quarantine.list({ limit: 10 })).total).toBe(0);
+  });
+});
+
+describe('limits', () => {
+  it('refuses an oversized message with 552 5.3.4, announced and enforced', async () => {
+    const g = await start({ smtp: { maxSize: 2000 } });
+    const err = await g.send({ raw: message({ body: 'x'.repeat(5000) }) }).then(() => null, (e) => e);
+    expect(err?.response).toMatch(/^552 5\.3\.4/);
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    expect(await c.command('EHLO x.example\r\n')).toMatch(/SIZE 2000/);
+    expect(await c.command('MAIL FROM:<a@b.example> SIZE=5000\r\n')).toMatch(/^552 5\.3\.4/);
+    c.close();
+    expect(g.sink.messages).toHaveLength(0);
+  });
+
+  it('limits recipients per message', async () => {
+    const g = await start({ smtp: { maxRecipients: 2 } });
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    await c.command('EHLO x.example\r\n');
+    await c.command('MAIL FROM:<a@b.example>\r\n');
+    expect(await c.command('RCPT TO:<a@example.net>\r\n')).toMatch(/^250/);
+    expect(await c.command('RCPT TO:<b@example.net>\r\n')).toMatch(/^250/);
+    expect(await c.command('RCPT TO:<c@example.net>\r\n')).toMatch(/^452 4\.5\.3/);
+    c.close();
+  });
+
+  it('limits connections per client address', async () => {
+    const g = await start({ smtp: { maxConnectionsPerIp: 2 } });
+    const a = await rawSmtp(g.port);
+    const b = await rawSmtp(g.port);
+    expect(await a.reply()).toMatch(/^220/);
+    expect(await b.reply()).toMatch(/^220/);
+    const c = await rawSmtp(g.port);
+    expect(await c.reply()).toMatch(/^421 4\.7\.0/);
+    const other = await rawSmtp(g.port, '127.0.0.2');
+    expect(await other.reply()).toMatch(/^220/);
+    a.close();
+    await a.closed;
+    await new Promise((r) => setTimeout(r, 50));
+    const d = await rawSmtp(g.port);
+    expect(await d.reply()).toMatch(/^220/);
+    for (const s of [b, c, d, other]) s.close();
+  });
+
+  it('closes a transaction that takes too long with 421', async () => {
+    const g = await start({ smtp: { transactionTimeoutMs: 300 } });
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    await c.command('EHLO x.example\r\n');
+    await c.command('MAIL FROM:<a@b.example>\r\n');
+    expect(await c.reply(2000)).toMatch(/^421 4\.4\.2/);
+    await c.closed;
+  });
+});
+
+describe('downstream trouble', () => {
+  it('answers 451 4.4.1 while the downstream is down, then delivers once it is back', async () => {
+    const g = await start();
+    await g.sink.stop();
+    const err = await g.send({ raw: message({ subject: 'retry me' }) }).then(() => null, (e) => e);
+    expect(err?.response).toMatch(/^451 4\.4\.[0-9]/);
+    expect(g.verdicts()[0]).toMatchObject({ action: 'accept' });
+    await g.sink.restart();
+    const reply = await g.send({ raw: message({ subject: 'retry me' }) });
+    expect(reply.response).toMatch(/^250/);
+    expect((await g.sink.waitFor(1))[0].raw.toString()).toContain('retry me');
+  });
+
+  it('passes a downstream 4xx on as 451 and a 5xx as a 5xx with its text', async () => {
+    const g = await start();
+    g.sink.dataReply = { code: 452, text: '4.3.1 Insufficient system storage' };
+    const deferred = await g.send({ raw: message() }).then(() => null, (e) => e);
+    expect(deferred?.response).toMatch(/^451 4\.4\.0 Downstream deferred: Insufficient system storage/);
+    g.sink.dataReply = { code: 554, text: '5.7.0 Content refused by policy' };
+    const refused = await g.send({ raw: message() }).then(() => null, (e) => e);
+    expect(refused?.response).toMatch(/^554 5\.7\.0 Downstream refused: Content refused by policy/);
+  });
+
+  it('tells the sender by DSN about recipients the downstream refused while it took the others', async () => {
+    const g = await start();
+    g.sink.rcptReplies.set('gone@example.net', { code: 550, text: '5.1.1 No such user' });
+    const reply = await g.send({ to: ['user@example.net', 'gone@example.net'], raw: message() });
+    expect(reply.response).toMatch(/^250/);
+    const [delivered, dsn] = await g.sink.waitFor(2);
+    expect(delivered.to).toEqual(['user@example.net']);
+    expect(dsn.from).toBe('');
+    expect(dsn.to).toEqual(['sender@origin.example']);
+    const text = dsn.raw.toString();
+    expect(text).toContain('multipart/report; report-type=delivery-status');
+    expect(text).toContain('Final-Recipient: rfc822; gone@example.net');
+    expect(text).toContain('Status: 5.1.1');
+    expect(g.verdicts()[0]).toMatchObject({ refused: ['gone@example.net'] });
+  });
+});
+
+describe('malformed input', () => {
+  it('answers junk, bare LF, empty and header-only messages and broken MIME without dying', async () => {
+    const g = await start();
+    const c = await rawSmtp(g.port);
+    expect(await c.reply()).toMatch(/^220/);
+    expect(await c.command(Buffer.from([0xff, 0xfe, 0x80, 0x0d, 0x0a]))).toMatch(/^5\d\d 5\.5\.\d/);
+    expect(await c.command('EHLO x.example\r\n')).toMatch(/^250/);
+    expect(await c.command('DATA\r\n')).toMatch(/^503 5\.5\.1/);
+    expect(await c.command('RCPT TO:<user@example.net>\r\n')).toMatch(/^503 5\.5\.1/);
+    expect(await c.command('MAIL FROM:<broken\r\n')).toMatch(/^501 5\.5\.4/);
+
+    const deliver = async (body: string) => {
+      expect(await c.command('MAIL FROM:<a@b.example>\r\n')).toMatch(/^250/);
+      expect(await c.command('RCPT TO:<user@example.net>\r\n')).toMatch(/^250/);
+      expect(await c.command('DATA\r\n')).toMatch(/^354/);
+      // The terminator is CRLF.CRLF whatever line breaks the body used.
+      return c.command(body + (body === '' || body.endsWith('\r\n') ? '' : '\r\n') + '.\r\n');
+    };
+    expect(await deliver('Subject: bare\nFrom: a@b.example\n\nbare LF body\n')).toMatch(/^250/);
+    expect(await deliver('')).toMatch(/^250/);
+    expect(await deliver('Subject: only a header\r\n')).toMatch(/^250/);
+    expect(await deliver([
+      'Content-Type: multipart/mixed; boundary="never-closed"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      '--never-closed',
+      'Content-Type: text/plain; charset=no-such-charset',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      '=ZZ=\xff\xfe broken =',
+      '',
+    ].join('\r\n'))).toMatch(/^250/);
+    expect(await deliver(`Subject: 8bit \xe9\xff\x00\r\n\r\n\x00\x01\x02 binary junk ${GTUBE}\r\n`)).toMatch(/^550 5\.7\.1/);
+    expect(await c.command('QUIT\r\n')).toMatch(/^221/);
+    await g.sink.waitFor(4);
+    // still serving
+    expect((await g.send({ raw: message() })).response).toMatch(/^250/);
+  });
+});
+
+describe('shutdown', () => {
+  it('on stop refuses new connections and lets a transaction in flight finish', async () => {
+    const g = await start();
+    const busy = await rawSmtp(g.port);
+    await busy.reply();
+    await busy.command('EHLO x.example\r\n');
+    await busy.command('MAIL FROM:<a@b.example>\r\n');
+    await busy.command('RCPT TO:<user@example.net>\r\n');
+    expect(await busy.command('DATA\r\n')).toMatch(/^354/);
+    const idle = await rawSmtp(g.port);
+    await idle.reply();
+    const stopping = g.gateway.stop();
+    expect(await idle.reply()).toMatch(/^421/);
+    expect(await busy.command('Subject: in flight\r\n\r\nhello\r\n.\r\n')).toMatch(/^250/);
+    await busy.command('QUIT\r\n');
+    await stopping;
+    await expect(rawSmtp(g.port)).rejects.toThrow();
+    expect((await g.sink.waitFor(1))[0].raw.toString()).toContain('in flight');
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Pipeline } from '../../src/scan/pipeline.ts';
+import type { Check } from '../../src/scan/types.ts';
+import { gtubeCheck } from '../../src/checks/gtube.ts';
+
+const log = pino({ level: 'silent' });
+const envelope = { clientIp: '192.0.2.1', helo: 'h.example', mailFrom: 'a@b.example', rcptTo: ['u@example.net'] };
+const policy = { scores: {}, groupCaps: {}, force: {}, actions: { tag: 5, quarantine: 10, reject: 15 } };
+
+describe('pipeline', () => {
+  it('turns a throwing or slow check into <FAMILY>_ERROR and still gives a verdict', async () => {
+    let aborted = false;
+    const slow: Check = {
+      name: 'slow', family: 'SLOW', stage: 'mail', timeoutMs: 50,
+      run: (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { aborted = true; resolve([]); })),
+    };
+    const broken: Check = { name: 'broken', family: 'BROKEN', stage: 'data', run: async () => { throw new Error('boom'); } };
+    const fine: Check = { name: 'fine', family: 'FINE', stage: 'connect', run: async (ctx) => [{ name: `FINE_${ctx.envelope.clientIp === '192.0.2.1' ? 'OK' : 'NO'}` }] };
+    const p = new Pipeline({ checks: [slow, broken, fine, gtubeCheck], policy, timeoutMs: 1000, log });
+    const started = Date.now();
+    const { verdict } = await p.scan(envelope, Buffer.from('Subject: x\r\n\r\nbody\r\n'));
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(aborted).toBe(true);
+    expect(verdict.symbols.map((s) => s.name).sort()).toEqual(['BROKEN_ERROR', 'FINE_OK', 'SLOW_ERROR']);
+    expect(verdict.action).toBe('accept');
+  });
+
+  it('finds GTUBE in raw bytes even when the message does not parse as MIME', async () => {
+    const p = new Pipeline({ checks: [gtubeCheck], policy, timeoutMs: 1000, log });
+    const raw = Buffer.from('\x00\xff garbage XJS*C4JDBQADN1.NSBG3-2IC3LJ8AW9N5-9O8EZ*C.34X', 'latin1');
+    expect((await p.scan(envelope, raw)).verdict).toMatchObject({ action: 'reject', score: 1000 });
+  });
+
+  it('finds GTUBE in a base64-encoded body', async () => {
+    const p = new Pipeline({ checks: [gtubeCheck], policy, timeoutMs: 1000, log });
+    const body = Buffer.from('Test XJS*C4JDBQADN1.NSBG3-2IC3LJ8AW9N5-9O8EZ*C.34X\n').toString('base64');
+    const raw = Buffer.from(`Subject: x\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}\r\n`);
+    expect((await p.scan(envelope, raw)).verdict.symbols.map((s) => s.name)).toEqual(['GTUBE']);
+  });
+});
