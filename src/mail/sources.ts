@@ -31,8 +31,8 @@ async function* readPath(path: string): AsyncGenerator<SourceMessage> {
     return;
   }
   const messages = splitMbox(raw);
-  if (messages.length === 1) {
-    yield { file: path, raw: messages[0] };
+  if (messages.length <= 1) {
+    yield { file: path, raw: messages[0] ?? stripFromLine(raw) };
     return;
   }
   for (let i = 0; i < messages.length; i++) yield { file: `${path}:${i + 1}`, raw: messages[i] };
@@ -43,11 +43,18 @@ export function isMbox(raw: Buffer): boolean {
   return raw.subarray(0, 5).toString('latin1') === 'From ';
 }
 
+/** Drops a leading `From ` line, for a single message saved with its envelope line. */
+export function stripFromLine(raw: Buffer): Buffer {
+  const nl = raw.indexOf(0x0a);
+  return isMbox(raw) && nl >= 0 ? raw.subarray(nl + 1) : raw;
+}
+
 /** Splits an mboxrd/mboxo file and undoes `>From ` quoting. */
 export function splitMbox(raw: Buffer): Buffer[] {
   const text = raw.toString('latin1');
   const out: Buffer[] = [];
-  const separator = /^From .*\r?\n/gm;
+  // A real separator is `From <sender> <asctime date>`; prose lines starting with "From " are not.
+  const separator = /^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d{1,2}:\d{2}.*\r?\n/gm;
   const starts: { at: number; body: number }[] = [];
   for (let m = separator.exec(text); m; m = separator.exec(text)) {
     // Only a separator at the start of the file or after a blank line starts a message.

@@ -283,3 +283,35 @@ describe('shutdown', () => {
     expect((await g.sink.waitFor(1))[0].raw.toString()).toContain('in flight');
   });
 });
+
+describe('transport', () => {
+  it('offers STARTTLS when a certificate is configured, and relays over it', async () => {
+    const g = await start({ smtp: { tls: { cert: 'test/fixtures/tls/cert.pem', key: 'test/fixtures/tls/key.pem' } } });
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    expect(await c.command('EHLO x.example\r\n')).toMatch(/STARTTLS/);
+    c.close();
+    const nodemailer = (await import('nodemailer')).default;
+    const t = nodemailer.createTransport({ host: '127.0.0.1', port: g.port, requireTLS: true, tls: { rejectUnauthorized: false }, logger: false });
+    await t.sendMail({ envelope: { from: 'a@origin.example', to: ['user@example.net'] }, raw: message() });
+    t.close();
+    const [m] = await g.sink.waitFor(1);
+    expect(header(m.raw, 'Received')[0]).toMatch(/with ESMTPS id/);
+  });
+
+  it('does not offer STARTTLS without a certificate', async () => {
+    const g = await start();
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    expect(await c.command('EHLO x.example\r\n')).not.toMatch(/STARTTLS/);
+    c.close();
+  });
+
+  it('disconnects an idle client with 421', async () => {
+    const g = await start({ smtp: { idleTimeoutMs: 300 } });
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    expect(await c.reply(3000)).toMatch(/^421 4\.4\.2/);
+    await c.closed;
+  });
+});

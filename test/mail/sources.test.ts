@@ -6,9 +6,9 @@ import { readMessages, splitMbox } from '../../src/mail/sources.ts';
 
 describe('message sources', () => {
   it('splits mbox, unquoting >From and ignoring From inside a paragraph', () => {
-    const mbox = 'From a@b Sat Jan  1 00:00:00 2000\nSubject: one\n\nline\n>From here\nFrom not a separator\n\nFrom c@d Sat Jan  1 00:00:00 2000\nSubject: two\n\nbody\n';
+    const mbox = 'From a@b Sat Jan  1 00:00:00 2000\nSubject: one\n\nline\n>From here\nFrom not a separator\n\nFrom the desk of a prose line\n\nFrom c@d Sat Jan  1 00:00:00 2000\nSubject: two\n\nbody\n';
     const parts = splitMbox(Buffer.from(mbox)).map((b) => b.toString());
-    expect(parts).toEqual(['Subject: one\n\nline\nFrom here\nFrom not a separator\n', 'Subject: two\n\nbody\n']);
+    expect(parts).toEqual(['Subject: one\n\nline\nFrom here\nFrom not a separator\n\nFrom the desk of a prose line\n', 'Subject: two\n\nbody\n']);
   });
 
   it('reads files, maildirs (skipping tmp) and mbox files', async () => {
