@@ -16,7 +16,7 @@ COPY config ./config
 RUN mkdir -p /var/lib/sluice && chown node:node /var/lib/sluice
 USER node
 VOLUME ["/var/lib/sluice"]
-EXPOSE 2525
+EXPOSE 2525 8025
 # SIGTERM reaches node directly (exec form): in-flight transactions finish before the container stops.
 STOPSIGNAL SIGTERM
 CMD ["node", "bin/sluice.js", "serve", "-c", "/app/config/sluice.yaml"]

@@ -10,6 +10,14 @@ import { Quarantine } from './quarantine/quarantine.ts';
 import { Relay } from './deliver/relay.ts';
 import { Delivery } from './deliver/delivery.ts';
 import { SmtpGateway } from './smtp/server.ts';
+import { createResolver } from './dns/resolver.ts';
+import type { DnsLayer } from './dns/types.ts';
+import { reverseLookup } from './dns/reverse.ts';
+import { authForceRules, rejectTextFor as authRejectText } from './checks/auth/index.ts';
+import { Blocklists, allowlistForceRules, blocklistRejectText } from './checks/dnsbl/index.ts';
+// Loaded only by `serve`, so one-shot commands (check, quarantine) start faster.
+import type { Metrics } from './admin/metrics.ts';
+import type { AdminServer } from './admin/server.ts';
 
 /** Everything but the SMTP listener: what `check` and `quarantine` need too. */
 export interface Core {
@@ -20,23 +28,47 @@ export interface Core {
   quarantine: Quarantine;
   relay: Relay;
   delivery: Delivery;
+  /** The one DNS layer every check and the SMTP listener's reverse lookups go through. */
+  dns: DnsLayer;
+  /** Blocklist zones with their RFC 5782 self-test; started by the gateway, not by one-shot commands. */
+  blocklists: Blocklists;
+  /** What the gateway counts (absent in one-shot commands). */
+  metrics?: Metrics;
+  /**
+   * Bayes training from the quarantine (admin API and page): learn a held message as ham (on release) or
+   * as spam. Set by the Bayes wiring; absent, those actions answer 501.
+   */
+  learnHam?: (raw: Buffer) => Promise<unknown>;
+  learnSpam?: (raw: Buffer) => Promise<unknown>;
   close(): Promise<void>;
 }
 
 export function scoringPolicy(config: Readonly<Config>): ScoringPolicy {
-  return { scores: config.scores, groupCaps: config.groupCaps, force: { ...config.force }, actions: config.actions };
+  // Rules from config come last: the operator has the final word on each symbol.
+  const force = { ...authForceRules(config), ...allowlistForceRules(config), ...config.force };
+  return { scores: config.scores, groupCaps: config.groupCaps, force, actions: config.actions };
 }
 
-export async function buildCore(config: Readonly<Config>, log: Logger): Promise<Core> {
-  const store = await openStore(config.store);
-  const checks = buildChecks({ config, store, log });
-  const pipeline = new Pipeline({ checks, policy: scoringPolicy(config), timeoutMs: config.checks.timeoutMs, log });
+export async function buildCore(config: Readonly<Config>, log: Logger, options: { metrics?: Metrics } = {}): Promise<Core> {
+  const { metrics } = options;
+  const opened = await openStore(config.store);
+  const store = metrics ? metrics.instrumentStore(opened) : opened;
+  const dns = createResolver(config.dns);
+  metrics?.trackDns(dns);
+  const blocklists = new Blocklists({ config, dns, log });
+  const checks = buildChecks({ config, store, log, dns, blocklists });
+  const pipeline = new Pipeline({ checks, policy: scoringPolicy(config), timeoutMs: config.checks.timeoutMs, log, metrics });
   const quarantine = new Quarantine(config.quarantine.dir, config.quarantine.retentionDays, store.quarantine, log);
-  const relay = new Relay({ ...config.relay, hostname: config.smtp.hostname }, log);
-  const delivery = new Delivery({ hostname: config.smtp.hostname, relay, quarantine, log });
+  metrics?.trackQuarantine(async () => (await quarantine.list({ limit: 0 })).total);
+  const relay = new Relay({ ...config.relay, hostname: config.smtp.hostname, metrics }, log);
+  const delivery = new Delivery({
+    hostname: config.smtp.hostname, relay, quarantine, log,
+    rejectReasons: [authRejectText, (verdict) => blocklistRejectText(verdict, config)],
+  });
   return {
-    config, log, store, pipeline, quarantine, relay, delivery,
+    config, log, store, pipeline, quarantine, relay, delivery, dns, blocklists, metrics,
     async close() {
+      await blocklists.stop();
       relay.close();
       await store.close();
     },
@@ -48,20 +80,40 @@ export interface Gateway {
   smtp: SmtpGateway;
   /** The SMTP port actually bound (config port 0 picks a free one). */
   port: number;
+  /** The operator's HTTP listener, when `admin.enabled`; `adminPort` is the port it bound. */
+  admin?: AdminServer;
+  adminPort?: number;
   stop(): Promise<void>;
 }
 
 const PURGE_INTERVAL_MS = 3_600_000;
 
 export async function startGateway(config: Readonly<Config>, log: Logger): Promise<Gateway> {
-  const core = await buildCore(config, log);
-  const smtp = new SmtpGateway({ config, pipeline: core.pipeline, delivery: core.delivery, log });
+  const { Metrics } = await import('./admin/metrics.ts');
+  const metrics = new Metrics();
+  const core = await buildCore(config, log, { metrics });
+  const smtp = new SmtpGateway({ config, pipeline: core.pipeline, delivery: core.delivery, log, metrics, reverse: reverseLookup(core.dns) });
   let address;
   try {
+    await core.blocklists.start(); // the first self-test of each zone, bounded by dns.timeoutMs
     address = await smtp.listen();
   } catch (err) {
     await core.close();
     throw err;
+  }
+  // The admin listener starts after SMTP and stops before it.
+  let admin: AdminServer | undefined;
+  let adminPort: number | undefined;
+  if (config.admin.enabled) {
+    try {
+      const { AdminServer } = await import('./admin/server.ts');
+      admin = new AdminServer({ config, core, metrics, log });
+      adminPort = (await admin.listen()).port;
+    } catch (err) {
+      await smtp.close();
+      await core.close();
+      throw err;
+    }
   }
   const purge = () => core.quarantine.purge().catch((err: Error) => log.error({ err: err.message }, 'quarantine purge failed'));
   void purge();
@@ -71,9 +123,12 @@ export async function startGateway(config: Readonly<Config>, log: Logger): Promi
     core,
     smtp,
     port: address.port,
+    admin,
+    adminPort,
     stop() {
       stopped ??= (async () => {
         clearInterval(purgeTimer);
+        await admin?.close();
         await smtp.close();
         await core.close();
         log.info('stopped');

@@ -11,6 +11,8 @@ export interface RelayOptions {
   maxConnections: number;
   /** Our name in EHLO to the downstream. */
   hostname: string;
+  /** Observes relay latency and failures (the admin metrics); optional. */
+  metrics?: { relay(seconds: number, failure?: 'refused' | 'deferred' | 'timeout' | 'unavailable'): void };
 }
 
 export interface RecipientRefusal {
@@ -40,9 +42,11 @@ interface SendError extends Error {
 export class Relay {
   private readonly transport: ReturnType<typeof nodemailer.createTransport>;
   private readonly log: Logger;
+  private readonly metrics: RelayOptions['metrics'];
 
   constructor(options: RelayOptions, log: Logger) {
     this.log = log;
+    this.metrics = options.metrics;
     this.transport = nodemailer.createTransport({
       host: options.host,
       port: options.port,
@@ -66,8 +70,10 @@ export class Relay {
    * Throws an SmtpError fit to give our client: 451 4.4.x when the downstream is away or defers, its own 5xx when it refuses.
    */
   async send(from: string, to: readonly string[], raw: Buffer, ref: string): Promise<RelayResult> {
+    const started = performance.now();
     try {
       const info = await this.transport.sendMail({ envelope: { from, to: [...to] }, raw });
+      this.metrics?.relay((performance.now() - started) / 1000);
       const refused = ((info as { rejectedErrors?: SendError[] }).rejectedErrors ?? []).map((e) => ({
         recipient: e.recipient ?? '',
         responseCode: e.responseCode ?? 550,
@@ -81,7 +87,9 @@ export class Relay {
         refused,
       };
     } catch (err) {
-      throw this.translate(err as SendError, ref);
+      const reply = this.translate(err as SendError, ref);
+      this.metrics?.relay((performance.now() - started) / 1000, failureKind(err as SendError));
+      throw reply;
     }
   }
 
@@ -106,6 +114,13 @@ export class Relay {
     if (err.code === 'ETIMEDOUT') return replies.downstreamTimeout(ref);
     return replies.downstreamUnavailable(ref);
   }
+}
+
+function failureKind(err: SendError): 'refused' | 'deferred' | 'timeout' | 'unavailable' {
+  const code = err.responseCode;
+  if (code && code >= 500) return 'refused';
+  if (code && code >= 400) return 'deferred';
+  return err.code === 'ETIMEDOUT' ? 'timeout' : 'unavailable';
 }
 
 function stripCode(text: string): string {

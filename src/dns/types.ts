@@ -18,3 +18,14 @@ export function isNegativeDnsError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === 'ENOTFOUND' || code === 'ENODATA';
 }
+
+/** The gateway's shared resolver: besides resolving, it hands out per-message budgeted views. */
+export interface DnsLayer extends DnsResolver {
+  /** A view that fails with EBUDGET once `limit` lookups were made through it. */
+  withBudget(limit: number): BudgetedResolver;
+}
+
+export interface BudgetedResolver extends DnsResolver {
+  readonly used: number;
+  readonly limit: number;
+}

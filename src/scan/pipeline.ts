@@ -12,6 +12,8 @@ export interface PipelineOptions {
   /** Default per-check time limit. */
   timeoutMs: number;
   log: Logger;
+  /** Observes how long each check took (the admin metrics); optional. */
+  metrics?: { check(name: string, seconds: number, ok: boolean): void };
 }
 
 /** What the checks of one stage found. */
@@ -63,6 +65,8 @@ export class Pipeline {
     const timeout = new AbortController();
     const checkCtx: ScanContext = { ...ctx, signal: AbortSignal.any([ctx.signal, timeout.signal]) };
     let timer: NodeJS.Timeout | undefined;
+    const started = performance.now();
+    let ok = false;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         // Reject first: a check that settles on abort must not win the race with a partial answer.
@@ -72,11 +76,13 @@ export class Pipeline {
     });
     try {
       into.push(...(await Promise.race([check.run(checkCtx), expired])));
+      ok = true;
     } catch (err) {
       ctx.log.warn({ tid: ctx.tid, check: check.name, err: (err as Error).message }, 'check failed');
       into.push({ name: errorSymbol(check.family), detail: check.name });
     } finally {
       clearTimeout(timer);
+      this.options.metrics?.check(check.name, (performance.now() - started) / 1000, ok);
     }
   }
 }

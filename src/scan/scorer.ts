@@ -9,7 +9,7 @@ export interface ScoringPolicy {
   actions: Readonly<{ tag: number; quarantine: number; reject: number }>;
 }
 
-/** When two force rules fire, the harsher action wins. */
+/** When two force rules fire, the harsher action wins; a rule below what the score says does not lower it. */
 const SEVERITY: Record<Action, number> = { accept: 0, tag: 1, quarantine: 2, tempfail: 3, reject: 4 };
 
 export function weightOf(name: string, policy: ScoringPolicy): number {
@@ -51,12 +51,13 @@ export function score(hits: readonly SymbolHit[], policy: ScoringPolicy): Verdic
     }
   }
 
-  const verdict: Verdict = {
-    action: forced ?? actionFor(total, policy.actions),
-    score: total,
-    required: policy.actions.tag,
-    symbols,
-  };
+  // A force rule sets a floor (quarantine at least, reject at least), except `accept`, which is an allowlist:
+  // it overrides the score. The harsher of rule and score wins otherwise.
+  const byScore = actionFor(total, policy.actions);
+  let action = byScore;
+  if (forced === 'accept' || (forced && SEVERITY[forced] >= SEVERITY[byScore])) action = forced;
+  else forcedBy = undefined;
+  const verdict: Verdict = { action, score: total, required: policy.actions.tag, symbols };
   if (forcedBy) verdict.forcedBy = forcedBy;
   return verdict;
 }

@@ -19,6 +19,15 @@ export interface SmtpGatewayOptions {
   log: Logger;
   /** Reverse lookups for smtp-server go through the gateway's DNS layer; absent: none are made. */
   reverse?: (ip: string) => Promise<string[]>;
+  /** Counts replies, connections and verdicts (the admin metrics); optional. */
+  metrics?: SmtpMetrics;
+}
+
+export interface SmtpMetrics {
+  smtpReply(code: number): void;
+  connectionOpened(): void;
+  connectionClosed(): void;
+  verdict(action: Verdict['action'], symbols: Verdict['symbols'], refusedBeforeData?: { savedBytes: number }): void;
 }
 
 /** What a connection carries between its transactions. */
@@ -138,7 +147,9 @@ export class SmtpGateway {
     const count = (this.perIp.get(ip) ?? 0) + 1;
     if (count > this.o.config.smtp.maxConnectionsPerIp) {
       log.warn({ limit: this.o.config.smtp.maxConnectionsPerIp }, 'too many connections from one address');
-      return cb(replies.tooManyConnections());
+      const refusal = replies.tooManyConnections();
+      this.o.metrics?.smtpReply(refusal.responseCode);
+      return cb(refusal);
     }
     this.perIp.set(ip, count);
     this.addEnhancedCodes(session);
@@ -147,6 +158,7 @@ export class SmtpGateway {
     const envelope: Envelope = { clientIp: ip, clientHostname: hostnameOf(session), helo: '', mailFrom: '', rcptTo: [] };
     const connectStage = this.o.pipeline.runStage('connect', session.id, envelope, log, abort.signal);
     this.connections.set(session.id, { log, ip, connectStage, abort });
+    this.o.metrics?.connectionOpened();
     log.debug('connected');
     cb();
   }
@@ -161,6 +173,7 @@ export class SmtpGateway {
       if (enhanced && typeof data === 'string' && !/^[245]\.\d{1,3}\.\d{1,3}\b/.test(data)) {
         data = `${enhanced} ${data.replace(/^Error: /, '')}`;
       }
+      this.o.metrics?.smtpReply(code);
       send(code, data, context);
     };
   }
@@ -265,6 +278,7 @@ export class SmtpGateway {
     const conn = this.connections.get(session.id);
     if (!conn) return;
     this.connections.delete(session.id);
+    this.o.metrics?.connectionClosed();
     conn.abort.abort();
     this.endTransaction(conn);
     const left = (this.perIp.get(conn.ip) ?? 1) - 1;
@@ -294,6 +308,7 @@ export class SmtpGateway {
   private logVerdict(conn: ConnectionState, txn: TransactionState, verdict: Verdict, extra: Record<string, unknown>): void {
     const symbols: Record<string, number> = {};
     for (const s of verdict.symbols) symbols[s.name] = s.score;
+    this.o.metrics?.verdict(verdict.action, verdict.symbols, extra.stage === 'rcpt' ? { savedBytes: Number(extra.savedBytes) || 0 } : undefined);
     conn.log.info({
       tid: txn.tid,
       helo: txn.envelope.helo,

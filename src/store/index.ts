@@ -3,9 +3,15 @@ import type { Config } from '../config/schema.ts';
 import type { Store } from './types.ts';
 import { EmbeddedStore } from './embedded/index.ts';
 
-export async function openStore(config: Config['store']): Promise<Store> {
+export interface OpenStoreOptions {
+  /** Bayes tokens seen once and not learned again for this many days are pruned (`bayes.tokenTtlDays`). */
+  tokenTtlDays?: number;
+}
+
+export async function openStore(config: Config['store'], options: OpenStoreOptions = {}): Promise<Store> {
   if (config.backend === 'redis') {
-    throw new Error('the redis store backend is not available in this build');
+    const { RedisStore } = await import('./redis/index.ts');
+    return RedisStore.open({ url: config.url, prefix: config.prefix, tokenTtlDays: options.tokenTtlDays });
   }
-  return new EmbeddedStore(config.path);
+  return new EmbeddedStore(config.path, { tokenTtlDays: options.tokenTtlDays });
 }

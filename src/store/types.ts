@@ -38,9 +38,57 @@ export interface QuarantineIndex {
   olderThan(time: number, limit: number): Promise<string[]>;
 }
 
+export type BayesClass = 'spam' | 'ham';
+
+/** Counts of the requested tokens (same order as the ids) and how many messages each class has learned. */
+export interface BayesCounts {
+  spam: Float64Array;
+  ham: Float64Array;
+  learnedSpam: number;
+  learnedHam: number;
+}
+
+/** learned: counts added; relearned: the message had been learned as the other class and its counts moved; unchanged: already learned as this class. */
+export type LearnOutcome = 'learned' | 'relearned' | 'unchanged';
+
+export interface LearnItem {
+  digest: string;
+  ids: BigInt64Array;
+  as: BayesClass;
+}
+
+export interface BayesStats {
+  learnedSpam: number;
+  learnedHam: number;
+  tokens: number;
+  /** Bytes the token counts take in the store (approximate for Redis). */
+  bytes: number;
+}
+
+/** Token counts for the Bayes classifier, shared by every gateway using the same store. */
+export interface BayesStore {
+  /** One read: the counts of these token ids plus the learned totals. */
+  counts(ids: BigInt64Array): Promise<BayesCounts>;
+  /**
+   * Learns one message atomically. `digest` identifies the message: a message learned twice is counted
+   * once, and learned again as the other class its counts move.
+   */
+  learn(digest: string, ids: BigInt64Array, as: BayesClass, now?: number): Promise<LearnOutcome>;
+  /** Learns several messages, each as `learn` would, in fewer writes (bulk learning). */
+  learnMany(items: readonly LearnItem[], now?: number): Promise<LearnOutcome[]>;
+  /** The class a message was learned as, if any. */
+  learnedAs(digest: string): Promise<BayesClass | null>;
+  stats(): Promise<BayesStats>;
+  /** Removes tokens seen only once and not learned since `before` (ms); returns how many. Redis expires them itself. */
+  prune(before: number): Promise<number>;
+  /** Forgets everything learned (tests and evaluation). */
+  reset(): Promise<void>;
+}
+
 export interface Store {
   readonly backend: 'embedded' | 'redis';
   quarantine: QuarantineIndex;
+  bayes: BayesStore;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 // The CLI as a user runs it: a child process on the project's Node, with real files.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,9 @@ afterAll(async () => {
   await sink.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+// Each command is a new process that loads the whole program: allow for a loaded machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 describe('sluice CLI', () => {
   it('config check: ok, or every problem and a non-zero exit', async () => {

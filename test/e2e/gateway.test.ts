@@ -121,7 +121,7 @@ describe('quarantine', () => {
   });
 
   it('purges entries past the retention period', async () => {
-    const g = await start({ force: { GTUBE: 'quarantine' }, quarantine: { retentionDays: 1 } });
+    const g = await start({ scores: { GTUBE: 12 }, quarantine: { retentionDays: 1 } });
     await g.send({ raw: message({ body: GTUBE }) });
     expect(await g.gateway.core.quarantine.purge(Date.now() + 3_600_000)).toBe(0);
     expect(await g.gateway.core.quarantine.purge(Date.now() + 2 * 86_400_000)).toBe(1);

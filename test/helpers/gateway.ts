@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import nodemailer from 'nodemailer';
 import { parseConfig } from '../../src/config/load.ts';
-import type { Config } from '../../src/config/schema.ts';
+import type { z } from 'zod';
+import type { Config, configSchema } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { startSink, type Sink } from './sink.ts';
 
@@ -16,6 +17,8 @@ export interface TestGateway {
   sink: Sink;
   config: Readonly<Config>;
   port: number;
+  /** The admin listener's port, when the overrides enable it. */
+  adminPort?: number;
   dataDir: string;
   /** Every log line as an object. */
   logs: Record<string, unknown>[];
@@ -34,14 +37,15 @@ export interface SendInput {
   name?: string;
 }
 
-/** Config overrides are merged one level deep over the test defaults. */
-export type Overrides = { [K in keyof Config]?: Partial<Config[K]> | Config[K] };
+/** Config overrides, as they would be written in the YAML file, merged one level deep over the test defaults. */
+export type Overrides = z.input<typeof configSchema>;
 
 export async function startTestGateway(overrides: Overrides = {}, options: { sink?: Sink } = {}): Promise<TestGateway> {
   const sink = options.sink ?? (await startSink());
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const base: Record<string, unknown> = {
     smtp: { host: '127.0.0.1', port: 0, hostname: 'mx.test.example', shutdownGraceMs: 2000 },
+    admin: { enabled: false, host: '127.0.0.1', port: 0 },
     domains: ['example.net'],
     relay: { host: '127.0.0.1', port: sink.port, timeoutMs: 3000 },
     store: { backend: 'embedded', path: join(dataDir, 'store') },
@@ -67,6 +71,7 @@ export async function startTestGateway(overrides: Overrides = {}, options: { sin
   const port = gateway.port;
   return {
     gateway, sink, config, port, dataDir, logs,
+    adminPort: gateway.adminPort,
     verdicts: () => logs.filter((l) => l.msg === 'verdict'),
     async send(input) {
       const transport = nodemailer.createTransport({

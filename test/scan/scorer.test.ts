@@ -34,5 +34,9 @@ describe('scorer', () => {
     expect(score([{ name: 'TEST_B' }], policy({ force: { TEST_B: 'quarantine' } }))).toMatchObject({ action: 'quarantine', forcedBy: 'TEST_B' });
     expect(score([{ name: 'TEST_A' }, { name: 'TEST_B' }], policy({ force: { TEST_B: 'quarantine', TEST_A: 'reject' } }))).toMatchObject({ action: 'reject', forcedBy: 'TEST_A' });
     expect(score([{ name: 'TEST_A', factor: 10 }], policy({ force: { TEST_A: 'accept' } })).action).toBe('accept');
+    // A rule is a floor: it never lowers what the score says.
+    const v = score([{ name: 'TEST_A', factor: 10 }, { name: 'TEST_B' }], policy({ force: { TEST_B: 'quarantine' } }));
+    expect(v.action).toBe('reject');
+    expect(v.forcedBy).toBeUndefined();
   });
 });

@@ -4,18 +4,26 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Store } from '../types.ts';
 import { SqliteQuarantineIndex } from './quarantine.ts';
+import { SqliteBayesStore } from './bayes.ts';
+
+export interface EmbeddedStoreOptions {
+  /** Bayes tokens seen once and not learned for this many days are pruned. */
+  tokenTtlDays?: number;
+}
 
 export class EmbeddedStore implements Store {
   readonly backend = 'embedded' as const;
   readonly db: DatabaseSync;
   readonly quarantine: SqliteQuarantineIndex;
+  readonly bayes: SqliteBayesStore;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: EmbeddedStoreOptions = {}) {
     mkdirSync(dir, { recursive: true });
     this.db = new DatabaseSync(join(dir, 'sluice.sqlite'));
     // WAL: readers (the CLI) never block the gateway; NORMAL sync is durable across process crashes.
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.quarantine = new SqliteQuarantineIndex(this.db);
+    this.bayes = new SqliteBayesStore(this.db, { tokenTtlDays: options.tokenTtlDays ?? 30 });
   }
 
   async ping(): Promise<void> {

@@ -1,0 +1,135 @@
+// `npm run bench`: messages per second, latency and peak memory of the gateway against the bare stack.
+// (a) a bare relay built from the same parts (smtp-server → nodemailer pool → sink): the ceiling;
+// (b) the gateway (`sluice serve`) with every check on, DNS from a local server, Bayes trained.
+// Each server runs in its own process; the load comes from this one, one new connection per message.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCorpus, sample } from './corpus.ts';
+import { runLoad, type LoadMessage, type LoadResult } from './smtp-load.ts';
+import { startDnsServer } from '../test/helpers/dns-server.ts';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
+const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,10,50,100').split(',').map(Number);
+const TRAIN = Number(process.env.BENCH_TRAIN ?? 1000);
+
+function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /PORT (\d+)|"msg":"smtp listening".*?"port":(\d+)|"port":(\d+).*?"msg":"smtp listening"/.exec(out);
+      if (m) {
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        resolve({ child, port: Number(m[1] ?? m[2] ?? m[3]) });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-500)}`)));
+  });
+}
+
+/** Peak resident memory of a process so far, in MB (Linux VmHWM). */
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function envelopeFrom(raw: Buffer): string {
+  const from = /^From:.*?<?([^\s<>"]+@[^\s<>"]+?)>?\s*$/im.exec(raw.toString('latin1').split(/\r?\n\r?\n/)[0]);
+  return from?.[1] ?? 'sender@bench.example';
+}
+
+async function measure(port: number, messages: LoadMessage[]): Promise<LoadResult[]> {
+  await runLoad(port, messages.slice(0, 20), 10); // warm up connections, caches and the JIT
+  const results: LoadResult[] = [];
+  for (const c of LEVELS) results.push(await runLoad(port, c === 1 ? messages.slice(0, Math.min(100, messages.length)) : messages, c));
+  return results;
+}
+
+async function main(): Promise<void> {
+  const corpus = loadCorpus();
+  const bench = sample(corpus, MESSAGES);
+  const benchSet = new Set(bench);
+  const messages: LoadMessage[] = bench.map((m) => ({ from: envelopeFrom(m.raw), to: 'user@example.net', raw: m.raw }));
+  const meanKb = bench.reduce((n, m) => n + m.raw.length, 0) / bench.length / 1024;
+  console.log(`bench: ${bench.length} corpus messages (mean ${meanKb.toFixed(1)} kB), one connection each, concurrency ${LEVELS.join(', ')} (concurrency 1: first 100)`);
+
+  const sink = await startChild(['bench/sink-server.ts']);
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  // A local DNS server: a test blocklist that passes the RFC 5782 self-test, all else NXDOMAIN.
+  const dns = await startDnsServer({ zone: { '2.0.0.127.bl.bench.test': { A: ['127.0.0.2'], TXT: ['test'] } } });
+  try {
+    // (a) bare relay
+    const bare = await startChild(['bench/bare-relay.ts', String(sink.port)]);
+    const bareResults = await measure(bare.port, messages);
+    const bareRss = peakRssMb(bare.child.pid!);
+    await stop(bare.child);
+
+    // (b) the gateway with every check on
+    const config = join(dir, 'sluice.yaml');
+    writeFileSync(config, [
+      'smtp: { host: 127.0.0.1, port: 0, hostname: mx.bench.test, maxConnectionsPerIp: 1000 }',
+      'domains: [example.net]',
+      `relay: { host: 127.0.0.1, port: ${sink.port} }`,
+      `dns: { servers: ["${dns.address}"] }`,
+      `store: { backend: embedded, path: ${join(dir, 'store')} }`,
+      `quarantine: { dir: ${join(dir, 'quarantine')} }`,
+      'dnsbl: { zones: [ { zone: bl.bench.test, codes: { "127.0.0.2": DNSBL_BENCH } } ] }',
+      'uribl: { zones: [ { zone: dbl.bench.test, codes: { "127.0.1.2": URIBL_BENCH } } ] }',
+      'log: { level: info }',
+      // BENCH_CHECKS=off measures the gateway's own cost (parse, score, headers, log) without checks.
+      ...(process.env.BENCH_CHECKS === 'off' ? ['checks: { auth: false, dnsbl: false, uribl: false, bayes: false, client: false }'] : []),
+    ].join('\n'));
+    const train = corpus.filter((m) => !benchSet.has(m)).filter((_, i, all) => i % Math.max(1, Math.floor(all.length / TRAIN)) === 0).slice(0, TRAIN);
+    if (TRAIN > 0) await learn(config, dir, train);
+    // BENCH_PROFILE=DIR writes a CPU profile of the gateway there.
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    const gw = await startChild([...profile, 'bin/sluice.js', 'serve', '-c', config]);
+    const gwResults = await measure(gw.port, messages);
+    const gwRss = peakRssMb(gw.child.pid!);
+    await stop(gw.child);
+
+    console.log('\nconcurrency | bare relay msgs/s  p50 ms  p99 ms | gateway msgs/s  p50 ms  p99 ms | ratio b/a | gateway replies');
+    LEVELS.forEach((c, i) => {
+      const a = bareResults[i];
+      const b = gwResults[i];
+      const replies = Object.entries(b.replies).map(([k, v]) => `${k}xx:${v}`).join(' ');
+      console.log(`${String(c).padStart(11)} | ${a.perSecond.toFixed(1).padStart(17)} ${a.p50ms.toFixed(0).padStart(7)} ${a.p99ms.toFixed(0).padStart(7)} | ${b.perSecond.toFixed(1).padStart(14)} ${b.p50ms.toFixed(0).padStart(7)} ${b.p99ms.toFixed(0).padStart(7)} | ${(b.perSecond / a.perSecond).toFixed(2).padStart(9)} | ${replies}`);
+    });
+    console.log(`\npeak RSS: bare relay ${bareRss.toFixed(0)} MB, gateway ${gwRss.toFixed(0)} MB`);
+    console.log(`dns queries answered by the local server: ${dns.queries.length}`);
+  } finally {
+    await dns.stop();
+    await stop(sink.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Trains Bayes through the same `sluice learn` a user runs, when that command exists. */
+async function learn(config: string, dir: string, train: { label: string; raw: Buffer }[]): Promise<void> {
+  for (const label of ['spam', 'ham'] as const) {
+    const folder = join(dir, `train-${label}`);
+    const fs = await import('node:fs');
+    fs.mkdirSync(folder);
+    train.filter((m) => m.label === label).forEach((m, i) => writeFileSync(join(folder, `${i}.eml`), m.raw));
+    const child = spawn(process.execPath, ['bin/sluice.js', 'learn', '-c', config, `--${label}`, folder], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdout!.resume();
+    const code = await new Promise((r) => child.once('exit', r));
+    if (code !== 0) throw new Error(`sluice learn --${label} failed (${code}): ${err.slice(-500)}`);
+  }
+  console.log(`bayes: learned ${train.length} messages not in the bench set`);
+}
+
+await main();

@@ -1,0 +1,104 @@
+// 64-bit token ids from two independent 32-bit lanes, computed without BigInt so tokenizing stays cheap.
+// A lane is MurmurHash3's mixing over UTF-16 code units; two seeds make collisions negligible
+// (about one in 2^64 per pair of distinct tokens).
+
+const SEED_LOW = 0x9747b28c;
+const SEED_HIGH = 0x5bd1e995;
+
+function mix32(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function finish32(h: number, length: number): number {
+  h ^= length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A 64-bit hash as two unsigned 32-bit halves. */
+export interface Hash64 {
+  high: number;
+  low: number;
+}
+
+/** Hashes a string; `out` is reused by hot loops to avoid allocating. */
+export function hashString(text: string, out: Hash64 = { high: 0, low: 0 }): Hash64 {
+  let low = SEED_LOW;
+  let high = SEED_HIGH;
+  const n = text.length;
+  let i = 0;
+  // Two code units per 32-bit block.
+  for (; i + 1 < n; i += 2) {
+    const k = text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16);
+    low = mix32(low, k);
+    high = mix32(high, k ^ 0x2545f491);
+  }
+  if (i < n) {
+    const k = text.charCodeAt(i);
+    low = mix32(low, k);
+    high = mix32(high, k ^ 0x2545f491);
+  }
+  out.low = finish32(low, n);
+  out.high = finish32(high, n ^ 0x3c6ef372);
+  return out;
+}
+
+/** Combines two hashes and a small tag (e.g. the distance of a word pair) into a new one. */
+export function combineHashes(a: Hash64, b: Hash64, tag: number, out: Hash64): Hash64 {
+  let low = mix32(SEED_LOW ^ tag, a.low);
+  low = mix32(low, a.high);
+  low = mix32(low, b.low);
+  low = mix32(low, b.high);
+  let high = mix32(SEED_HIGH ^ tag, a.high);
+  high = mix32(high, b.low ^ 0x2545f491);
+  high = mix32(high, b.high);
+  high = mix32(high, a.low ^ 0x2545f491);
+  out.low = finish32(low, 16 + tag);
+  out.high = finish32(high, 32 + tag);
+  return out;
+}
+
+/** Token ids as signed 64-bit integers (what SQLite INTEGER keys hold), sorted and without repeats. */
+export class TokenIdBuilder {
+  private words: Uint32Array;
+  private count = 0;
+
+  constructor(capacity = 4096) {
+    this.words = new Uint32Array(capacity * 2);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(h: Hash64): void {
+    if (this.count * 2 === this.words.length) {
+      const grown = new Uint32Array(this.words.length * 2);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    // Little-endian layout: the low half first, so the same bytes read as a BigInt64Array.
+    this.words[this.count * 2] = h.low;
+    this.words[this.count * 2 + 1] = h.high;
+    this.count++;
+  }
+
+  build(): BigInt64Array {
+    const ids = new BigInt64Array(this.words.buffer.slice(0, this.count * 8));
+    ids.sort();
+    let unique = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (i === 0 || ids[i] !== ids[unique - 1]) ids[unique++] = ids[i];
+    }
+    return ids.subarray(0, unique);
+  }
+}

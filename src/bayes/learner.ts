@@ -1,0 +1,133 @@
+// Learning: from files (`sluice learn`, the evaluation), from the gateway's own verdicts (autolearn)
+// and from quarantine releases. Every path goes through learnMessage.
+import { createHash } from 'node:crypto';
+import type { Config } from '../config/schema.ts';
+import { readMessages } from '../mail/sources.ts';
+import { parseMessage } from '../scan/pipeline.ts';
+import type { MessageContent, Verdict } from '../scan/types.ts';
+import { familyOf } from '../scan/symbols.ts';
+import type { BayesClass, BayesStore, LearnItem, LearnOutcome } from '../store/types.ts';
+import { tokenize } from './tokenizer.ts';
+import type { BayesSettings } from './index.ts';
+
+/**
+ * Identifies a message across deliveries: its Message-ID and its body, not the headers each hop adds.
+ * The same message learned twice then counts once.
+ */
+export function messageDigest(message: MessageContent): string {
+  const raw = message.raw;
+  let bodyStart = raw.indexOf('\r\n\r\n');
+  bodyStart = bodyStart >= 0 ? bodyStart + 4 : raw.indexOf('\n\n') >= 0 ? raw.indexOf('\n\n') + 2 : raw.length;
+  const hash = createHash('sha256');
+  hash.update(message.parsed?.messageId ?? '');
+  hash.update('\0');
+  hash.update(raw.subarray(bodyStart));
+  return hash.digest('base64url').slice(0, 22);
+}
+
+export async function learnMessage(store: BayesStore, message: MessageContent, as: BayesClass, settings: BayesSettings): Promise<LearnOutcome> {
+  if (!message.parsed) throw new Error(`cannot learn an unreadable message: ${message.parseError ?? 'not parsed'}`);
+  const tokens = tokenize(message.parsed, settings.tokenizer);
+  return store.learn(messageDigest(message), tokens.ids, as);
+}
+
+export interface LearnSummary {
+  learned: number;
+  relearned: number;
+  unchanged: number;
+  failed: number;
+}
+
+export interface LearnProgress {
+  file: string;
+  done: number;
+  outcome: LearnOutcome | 'failed';
+  error?: string;
+}
+
+/** Learns every message under `paths` (files, directories, maildirs, mbox) as one class. */
+export async function learnPaths(
+  store: BayesStore,
+  paths: readonly string[],
+  as: BayesClass,
+  settings: BayesSettings,
+  onProgress?: (progress: LearnProgress) => void,
+): Promise<LearnSummary> {
+  return learnSources(store, readMessages(paths), as, settings, onProgress);
+}
+
+/** Messages per store write: bulk learning writes each token's page once per batch. */
+const LEARN_BATCH = 256;
+
+/** Learns messages from any source of raw messages (the evaluation passes messages read once). */
+export async function learnSources(
+  store: BayesStore,
+  sources: AsyncIterable<{ file: string; raw: Buffer }> | Iterable<{ file: string; raw: Buffer }>,
+  as: BayesClass,
+  settings: BayesSettings,
+  onProgress?: (progress: LearnProgress) => void,
+): Promise<LearnSummary> {
+  const summary: LearnSummary = { learned: 0, relearned: 0, unchanged: 0, failed: 0 };
+  let done = 0;
+  let batch: (LearnItem & { file: string })[] = [];
+  const flush = async () => {
+    const outcomes = await store.learnMany(batch);
+    batch.forEach(({ file }, i) => {
+      summary[outcomes[i]]++;
+      onProgress?.({ file, done: done - batch.length + i + 1, outcome: outcomes[i] });
+    });
+    batch = [];
+  };
+  for await (const { file, raw } of sources) {
+    const message = await parseMessage(raw);
+    if (!message.parsed) {
+      if (batch.length) await flush();
+      done++;
+      summary.failed++;
+      onProgress?.({ file, done, outcome: 'failed', error: `cannot learn an unreadable message: ${message.parseError}` });
+      continue;
+    }
+    done++;
+    batch.push({ file, digest: messageDigest(message), ids: tokenize(message.parsed, settings.tokenizer).ids, as });
+    if (batch.length >= LEARN_BATCH) await flush();
+  }
+  if (batch.length) await flush();
+  return summary;
+}
+
+/**
+ * The class autolearn would learn a scanned message as, or null. Bayes must not teach itself, so the
+ * other symbols have to agree on their own: spam needs a high total and enough non-Bayes score; ham a
+ * low total and no spammy non-Bayes symbol at all.
+ */
+export function autolearnClass(verdict: Verdict, config: Readonly<Config>): BayesClass | null {
+  if (!config.bayes.autolearn) return null;
+  const others = verdict.symbols.filter((s) => familyOf(s.name) !== 'BAYES');
+  if (others.some((s) => s.name.endsWith('_ERROR'))) return null;
+  const evidence = others.reduce((sum, s) => sum + s.score, 0);
+  if (verdict.score >= config.bayes.autolearnSpamScore && evidence >= config.bayes.autolearnEvidence) return 'spam';
+  if (verdict.score <= config.bayes.autolearnHamScore && others.every((s) => s.score <= 0)) return 'ham';
+  return null;
+}
+
+/** Called by the gateway after a verdict; learns when autolearn is on and the evidence agrees. */
+export async function autolearn(
+  store: BayesStore,
+  message: MessageContent,
+  verdict: Verdict,
+  config: Readonly<Config>,
+  settings: BayesSettings,
+): Promise<BayesClass | null> {
+  const as = autolearnClass(verdict, config);
+  if (!as || !message.parsed) return null;
+  await learnMessage(store, message, as, settings);
+  return as;
+}
+
+/** Called when an operator releases a message from quarantine: with `quarantine.learnOnRelease` it is learned as ham. */
+export async function learnReleased(store: BayesStore, raw: Buffer, config: Readonly<Config>, settings: BayesSettings): Promise<LearnOutcome | null> {
+  if (!config.quarantine.learnOnRelease) return null;
+  const message = await parseMessage(raw);
+  if (!message.parsed) return null;
+  return learnMessage(store, message, 'ham', settings);
+}

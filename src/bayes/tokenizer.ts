@@ -1,0 +1,315 @@
+// Turns a parsed message into the token ids the classifier counts: what a reader sees in the body
+// (words and orthogonal sparse bigrams), plus prefixed header and structure tokens.
+import type { AddressObject, ParsedMail } from 'mailparser';
+import { combineHashes, hashString, TokenIdBuilder, type Hash64 } from './hash.ts';
+
+export interface TokenizerOptions {
+  /** Header and structure tokens besides the text; off gives a body-only model. */
+  headers: boolean;
+  /** Words a pair may span (Rspamd's OSB window). */
+  window: number;
+  /** Text read from one message at most; the rest adds little and costs time. */
+  maxTextLength: number;
+  /** Body words read at most: a bound on what one very long message costs. */
+  maxBodyWords: number;
+}
+
+export const DEFAULT_TOKENIZER_OPTIONS: TokenizerOptions = { headers: true, window: 5, maxTextLength: 64 * 1024, maxBodyWords: 100_000 };
+
+export interface Tokens {
+  /** Unique 64-bit token ids, sorted. */
+  ids: BigInt64Array;
+  /** Words read from the subject and body: the "too few tokens" guard looks at this. */
+  words: number;
+}
+
+// Scripts written without spaces between words: their runs go through Intl.Segmenter.
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+// A word: letters/digits/marks, joined by inner apostrophes, dots, hyphens or underscores ("don't", "e.g", "x-ray").
+const WORD = /[\p{L}\p{N}\p{M}]+(?:['.\-_][\p{L}\p{N}\p{M}]+)*/gu;
+const URL = /\b(?:https?:\/\/|www\.)([a-z0-9.-]+\.[a-z]{2,})/gi;
+const HREF = /\b(?:href|src)\s*=\s*["']?\s*(?:https?:)?\/\/([a-z0-9.-]+)/gi;
+const MAX_WORD = 40;
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'word' });
+
+/** Collects tokens of one message; word hashes feed the bigram window. */
+class TokenSink {
+  readonly ids = new TokenIdBuilder();
+  words = 0;
+  private readonly window: number;
+  // Ring of the last `window - 1` word hashes of the current text stream.
+  private readonly recentLow: Uint32Array;
+  private readonly recentHigh: Uint32Array;
+  private recent = 0;
+  private readonly scratch: Hash64 = { high: 0, low: 0 };
+  private readonly previous: Hash64 = { high: 0, low: 0 };
+  private readonly pair: Hash64 = { high: 0, low: 0 };
+
+  constructor(window: number) {
+    this.window = Math.max(1, window);
+    this.recentLow = new Uint32Array(this.window);
+    this.recentHigh = new Uint32Array(this.window);
+  }
+
+  /** A standalone token such as `from:dom:example.com`. */
+  token(text: string): void {
+    this.ids.push(hashString(text, this.scratch));
+  }
+
+  /** Starts a new text stream: pairs never span two streams (e.g. subject and body). */
+  breakStream(): void {
+    this.recent = 0;
+  }
+
+  /** A word of a text stream, with `prefix` telling streams apart (`` for the body, `s:` for the subject). */
+  word(prefix: string, word: string): void {
+    this.words++;
+    const h = hashString(prefix + word, this.scratch);
+    this.ids.push(h);
+    // Orthogonal sparse bigrams: this word paired with each of the previous window-1 words, distance kept.
+    const held = Math.min(this.recent, this.window - 1);
+    for (let d = 1; d <= held; d++) {
+      const slot = (this.recent - d) % this.window;
+      this.previous.low = this.recentLow[slot];
+      this.previous.high = this.recentHigh[slot];
+      this.ids.push(combineHashes(this.previous, h, d, this.pair));
+    }
+    const slot = this.recent % this.window;
+    this.recentLow[slot] = h.low;
+    this.recentHigh[slot] = h.high;
+    this.recent++;
+  }
+}
+
+/** Normalises text the way a reader would compare it: compatibility forms folded, case folded. */
+export function normalizeText(text: string): string {
+  return text.normalize('NFKC').toLowerCase();
+}
+
+/** Splits normalised text into words; runs of unspaced scripts are segmented by dictionary. */
+export function splitWords(text: string, emit: (word: string) => void): void {
+  for (const match of text.matchAll(WORD)) {
+    const run = match[0];
+    if (!UNSPACED.test(run)) {
+      emitWord(run, emit);
+      continue;
+    }
+    for (const seg of segmenter.segment(run)) {
+      if (seg.isWordLike) emitWord(seg.segment, emit);
+    }
+  }
+}
+
+function emitWord(word: string, emit: (word: string) => void): void {
+  if (word.length > MAX_WORD) {
+    // Long runs (encoded blobs, hashes) say little one by one; their length class still does.
+    emit(`\u0000long:${Math.min(10, Math.floor(word.length / 20))}`);
+    return;
+  }
+  // Single Latin letters and digits are noise; a single CJK character is a word.
+  if (word.length === 1 && word.charCodeAt(0) < 0x2e80) return;
+  emit(word);
+}
+
+export function tokenize(parsed: ParsedMail, options: TokenizerOptions = DEFAULT_TOKENIZER_OPTIONS): Tokens {
+  const sink = new TokenSink(options.window);
+  const subject = normalizeText(parsed.subject ?? '');
+  splitWords(subject, (w) => sink.word('s:', w));
+  sink.breakStream();
+
+  // Both renderings of a multipart/alternative: the plain part may be a decoy ("view this in HTML")
+  // while the HTML says what the reader sees. Words they share give the same tokens once.
+  const body = bodyText(parsed).slice(0, options.maxTextLength);
+  const normalized = normalizeText(body);
+  let bodyWords = 0;
+  const bodyWord = (w: string) => {
+    if (bodyWords++ < options.maxBodyWords) sink.word('', w);
+  };
+  splitWords(normalized, bodyWord);
+  sink.breakStream();
+  if (parsed.text?.trim() && typeof parsed.html === 'string') {
+    splitWords(normalizeText(htmlToText(parsed.html.slice(0, options.maxTextLength * 2)).slice(0, options.maxTextLength)), bodyWord);
+    sink.breakStream();
+  }
+
+  shapeTokens(sink, 'subj', (parsed.subject ?? '').normalize('NFKC'));
+  shapeTokens(sink, 'body', body.normalize('NFKC'));
+
+  const linkDomains = new Set<string>();
+  for (const m of normalized.matchAll(URL)) linkDomains.add(m[1]);
+  if (typeof parsed.html === 'string') {
+    const html = parsed.html.slice(0, options.maxTextLength * 2);
+    for (const m of html.matchAll(HREF)) linkDomains.add(m[1].toLowerCase());
+    // Links outside href= too: scripts and refreshes that send the reader elsewhere.
+    for (const m of html.matchAll(URL)) linkDomains.add(m[1].toLowerCase());
+    htmlStructureTokens(sink, html);
+  }
+  for (const domain of linkDomains) domainTokens(sink, 'url:', domain);
+
+  if (options.headers) headerTokens(sink, parsed);
+  return { ids: sink.ids.build(), words: sink.words };
+}
+
+/** The text a reader sees: the plain part, or the HTML turned into text when there is none. */
+export function bodyText(parsed: ParsedMail): string {
+  if (parsed.text && parsed.text.trim()) return parsed.text;
+  if (typeof parsed.html === 'string') return htmlToText(parsed.html);
+  return '';
+}
+
+/** Enough HTML-to-text for tokens: scripts, styles and comments dropped, tags to spaces, entities decoded. */
+export function htmlToText(html: string): string {
+  return decodeEntities(
+    html
+      .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+      .replace(/<!--[\s\S]*?-->/g, ' ')
+      .replace(/<[^>]*>/g, ' '),
+  );
+}
+
+const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (all, name: string) => {
+    if (name[0] === '#') {
+      const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+      return code > 0 && code < 0x110000 ? String.fromCodePoint(code) : ' ';
+    }
+    return NAMED_ENTITIES[name.toLowerCase()] ?? all;
+  });
+}
+
+const HTML_TAG = /<([a-z][a-z0-9]*)\b([^>]*)>/gi;
+const HTML_ATTRIBUTE = /([a-z-]+)\s*=/gi;
+
+/** How the HTML is built: the tags and attributes used (scripts, forms, hidden styling), once each. */
+function htmlStructureTokens(sink: TokenSink, html: string): void {
+  const seen = new Set<string>();
+  for (const m of html.matchAll(HTML_TAG)) {
+    const tag = m[1].toLowerCase();
+    seen.add(`html:${tag}`);
+    for (const a of m[2].matchAll(HTML_ATTRIBUTE)) seen.add(`html:${tag}:${a[1].toLowerCase()}`);
+  }
+  for (const token of seen) sink.token(token);
+}
+
+const UPPER_WORD = /\b\p{Lu}{3,}\b/gu;
+const ANY_WORD = /\b\p{L}{3,}\b/gu;
+const MONEY = /[$€£¥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:usd|eur|dollars?)\b/gi;
+const PERCENT = /\d+\s?%/g;
+const EXCLAIM = /!{2,}/g;
+
+/** How the text looks, which case folding hides: shouting, money amounts, percentages, exclamation runs. */
+function shapeTokens(sink: TokenSink, where: string, text: string): void {
+  const sample = text.slice(0, 16_384);
+  const words = sample.match(ANY_WORD)?.length ?? 0;
+  const upper = sample.match(UPPER_WORD)?.length ?? 0;
+  if (words) sink.token(`shape:${where}:caps:${bucket(upper / words, [0, 0.05, 0.15, 0.3, 0.6])}`);
+  const money = sample.match(MONEY)?.length ?? 0;
+  if (money) sink.token(`shape:${where}:money:${bucket(money, [1, 3, 10])}`);
+  const percent = sample.match(PERCENT)?.length ?? 0;
+  if (percent) sink.token(`shape:${where}:percent:${bucket(percent, [1, 3, 10])}`);
+  const exclaim = sample.match(EXCLAIM)?.length ?? 0;
+  if (exclaim) sink.token(`shape:${where}:exclaim:${bucket(exclaim, [1, 3, 10])}`);
+}
+
+/** The index of the last bound a value reaches: a coarse, stable class. */
+function bucket(value: number, bounds: number[]): number {
+  let i = 0;
+  while (i + 1 < bounds.length && value > bounds[i + 1] - 1e-9 && value >= bounds[i + 1]) i++;
+  return i;
+}
+
+/** A domain and its parent domains down to two labels: `url:a.b.example.com`, `url:b.example.com`, `url:example.com`. */
+function domainTokens(sink: TokenSink, prefix: string, domain: string): void {
+  const labels = domain.replace(/\.$/, '').split('.');
+  for (let i = 0; i <= labels.length - 2 && i < 4; i++) sink.token(prefix + labels.slice(i).join('.'));
+}
+
+function firstAddress(value: AddressObject | AddressObject[] | undefined): { name: string; address: string } | null {
+  const obj = Array.isArray(value) ? value[0] : value;
+  const first = obj?.value?.[0];
+  return first ? { name: first.name ?? '', address: (first.address ?? '').toLowerCase() } : null;
+}
+
+function headerValue(parsed: ParsedMail, name: string): string {
+  const value = parsed.headers.get(name);
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object' && 'value' in value && typeof value.value === 'string') return value.value;
+  if (typeof value === 'object' && 'text' in value && typeof value.text === 'string') return value.text;
+  return String(value);
+}
+
+// Read by dedicated rules below, or unique per message (dates, ids) and so only noise.
+const GENERIC_HEADER_SKIP = new Set(['received', 'date', 'message-id', 'subject', 'from', 'reply-to', 'x-mailer', 'user-agent', 'content-type', 'delivery-date', 'references', 'in-reply-to']);
+
+function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
+  // Which headers are present: mailers and lists leave recognisable sets.
+  for (const line of parsed.headerLines) {
+    sink.token(`h:${line.key}`);
+    if (GENERIC_HEADER_SKIP.has(line.key)) continue;
+    // Other headers: their words, prefixed by the header's name (as bogofilter does).
+    const value = normalizeText(line.line.slice(line.line.indexOf(':') + 1, 400));
+    splitWords(value, (w) => sink.token(`${line.key}:${w}`));
+  }
+
+  const from = firstAddress(parsed.from);
+  if (from) {
+    splitWords(normalizeText(from.name), (w) => sink.token(`from:name:${w}`));
+    const at = from.address.lastIndexOf('@');
+    if (at > 0) {
+      sink.token(`from:addr:${from.address}`);
+      domainTokens(sink, 'from:dom:', from.address.slice(at + 1));
+    }
+    if (!from.name) sink.token('from:noname');
+  }
+  const replyTo = firstAddress(parsed.replyTo);
+  if (replyTo) {
+    const at = replyTo.address.lastIndexOf('@');
+    if (at > 0) domainTokens(sink, 'replyto:dom:', replyTo.address.slice(at + 1));
+    if (from && replyTo.address !== from.address) sink.token('replyto:differs');
+  }
+  const to = Array.isArray(parsed.to) ? parsed.to.flatMap((a) => a.value) : parsed.to?.value ?? [];
+  sink.token(`to:count:${Math.min(to.length, 5)}`);
+
+  const messageId = parsed.messageId ?? '';
+  const idDomain = /@([^>\s]+)>?$/.exec(messageId)?.[1];
+  if (idDomain) domainTokens(sink, 'msgid:dom:', idDomain.toLowerCase());
+  else sink.token('msgid:none');
+
+  for (const name of ['x-mailer', 'user-agent']) {
+    const value = normalizeText(headerValue(parsed, name));
+    if (!value) continue;
+    sink.token(`${name}:${value.slice(0, 60)}`);
+    splitWords(value, (w) => sink.token(`${name}:w:${w}`));
+  }
+
+  // Received path hints: the hosts and protocols of each hop, and how many hops.
+  const received = parsed.headerLines.filter((l) => l.key === 'received');
+  sink.token(`rcvd:count:${Math.min(received.length, 10)}`);
+  for (const line of received.slice(0, 6)) {
+    const text = line.line.slice(line.line.indexOf(':') + 1).toLowerCase();
+    for (const m of text.matchAll(/\b(from|by)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})/g)) domainTokens(sink, `rcvd:${m[1]}:`, m[2]);
+    const proto = /\bwith\s+([a-z0-9-]+)/.exec(text);
+    if (proto) sink.token(`rcvd:with:${proto[1]}`);
+    if (/\[\d+\.\d+\.\d+\.\d+\]/.test(text)) sink.token('rcvd:ip');
+  }
+
+  const contentType = parsed.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
+  if (contentType?.value) sink.token(`ctype:${contentType.value.toLowerCase()}`);
+  if (contentType?.params?.charset) sink.token(`charset:${contentType.params.charset.toLowerCase()}`);
+  if (parsed.html && !parsed.text) sink.token('body:html-only');
+
+  for (const attachment of parsed.attachments ?? []) {
+    sink.token(`att:type:${attachment.contentType.toLowerCase()}`);
+    const name = attachment.filename?.toLowerCase();
+    if (name) {
+      const dot = name.lastIndexOf('.');
+      if (dot >= 0) sink.token(`att:ext:${name.slice(dot + 1)}`);
+      splitWords(normalizeText(name), (w) => sink.token(`att:name:${w}`));
+    }
+  }
+}

@@ -1,0 +1,24 @@
+// The Bayes check: what the learned token counts say about the message's text and headers.
+import type { Check } from '../scan/types.ts';
+import type { BayesStore } from '../store/types.ts';
+import { defineSymbols } from '../scan/symbols.ts';
+import { bayesHits, classifyMessage, type BayesSettings } from '../bayes/index.ts';
+
+defineSymbols({
+  BAYES_SPAM: { weight: 5.0, description: 'Bayes: the message reads like learned spam (factor: certainty)' },
+  BAYES_HAM: { weight: -3.0, description: 'Bayes: the message reads like learned ham (factor: certainty)' },
+  BAYES_ERROR: { weight: 0, description: 'Bayes could not classify (store unreachable or message unreadable)' },
+});
+
+export function bayesCheck(store: BayesStore, settings: BayesSettings): Check {
+  return {
+    name: 'bayes',
+    family: 'BAYES',
+    stage: 'data',
+    async run(ctx) {
+      const parsed = ctx.message?.parsed;
+      if (!parsed) throw new Error(ctx.message?.parseError ?? 'message not parsed');
+      return bayesHits(await classifyMessage(store, parsed, settings), settings);
+    },
+  };
+}

@@ -1,0 +1,249 @@
+// Bayes token counts in SQLite. Token ids are the table's integer primary key (the rowid itself),
+// so a token costs one B-tree row of about 20 bytes. Each message is read and learned with one
+// statement over a JSON array of ids, not one statement per token.
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { TokenCountCache } from './token-cache.ts';
+import type { BayesClass, BayesCounts, BayesStats, BayesStore, LearnItem, LearnOutcome } from '../types.ts';
+
+const DAY_MS = 86_400_000;
+/** Embedded pruning runs from `learn`, at most this often. */
+const PRUNE_INTERVAL_MS = DAY_MS;
+/** Slots of the read cache: 2^20 slots take 17 MB and hold up to 730,000 tokens. */
+const CACHE_SLOTS = 2 ** 20;
+
+export interface EmbeddedBayesOptions {
+  /** Tokens seen once and not learned for this long are pruned. */
+  tokenTtlDays: number;
+}
+
+export class SqliteBayesStore implements BayesStore {
+  private readonly db: DatabaseSync;
+  private readonly options: EmbeddedBayesOptions;
+  private readonly selectCounts: StatementSync;
+  private readonly selectTotals: StatementSync;
+  private readonly selectLearned: StatementSync;
+  private readonly upsertLearned: StatementSync;
+  private readonly addTotal: StatementSync;
+  private readonly addTokens: Record<BayesClass, StatementSync>;
+  private readonly removeTokens: Record<BayesClass, StatementSync>;
+  private readonly pruneTokens: StatementSync;
+  private lastPrune = 0;
+  // Read cache of token counts, valid while nothing writes: scanning hits the same
+  // header and common-word tokens again and again. `data_version` changes when another connection commits.
+  private readonly cache = new TokenCountCache(CACHE_SLOTS);
+  private readonly dataVersion: StatementSync;
+  private cachedTotals: { spam: number; ham: number } | undefined;
+  private cacheVersion = -1;
+  private writes = 0;
+  private cacheWrites = 0;
+
+  constructor(db: DatabaseSync, options: EmbeddedBayesOptions) {
+    this.db = db;
+    this.options = options;
+    // Token pages are read and written at random: keep a good part of them in memory, and map the file.
+    db.exec('PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS bayes_tokens (
+        id INTEGER PRIMARY KEY,
+        spam INTEGER NOT NULL DEFAULT 0,
+        ham INTEGER NOT NULL DEFAULT 0,
+        -- day (since the epoch) the token was last learned: pruning age
+        day INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS bayes_learned (
+        digest TEXT PRIMARY KEY,
+        class TEXT NOT NULL,
+        time INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS bayes_totals (
+        class TEXT PRIMARY KEY,
+        learned INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO bayes_totals (class, learned) VALUES ('spam', 0), ('ham', 0);
+      CREATE TABLE IF NOT EXISTS bayes_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    `);
+    // json_each's key is the array index, so results map back to the caller's order without reading 64-bit ids.
+    this.selectCounts = db.prepare(
+      'SELECT j.key AS i, t.spam AS spam, t.ham AS ham FROM json_each(?) AS j JOIN bayes_tokens AS t ON t.id = j.value',
+    );
+    this.selectTotals = db.prepare('SELECT class, learned FROM bayes_totals');
+    this.selectLearned = db.prepare('SELECT class FROM bayes_learned WHERE digest = ?');
+    this.upsertLearned = db.prepare(
+      'INSERT INTO bayes_learned (digest, class, time) VALUES (?, ?, ?) ON CONFLICT(digest) DO UPDATE SET class = excluded.class, time = excluded.time',
+    );
+    this.addTotal = db.prepare('UPDATE bayes_totals SET learned = max(0, learned + ?) WHERE class = ?');
+    // JSON of [id, n] pairs, sorted by id: add n to a class, or take n away (never below 0).
+    const add = (column: BayesClass) =>
+      db.prepare(
+        `INSERT INTO bayes_tokens (id, ${column}, day) SELECT value ->> 0, value ->> 1, ? FROM json_each(?) WHERE true
+         ON CONFLICT(id) DO UPDATE SET ${column} = ${column} + excluded.${column}, day = excluded.day`,
+      );
+    this.addTokens = { spam: add('spam'), ham: add('ham') };
+    const remove = (column: BayesClass) =>
+      db.prepare(
+        `UPDATE bayes_tokens SET ${column} = max(0, ${column} - (j.value ->> 1)) FROM json_each(?) AS j WHERE bayes_tokens.id = j.value ->> 0`,
+      );
+    this.removeTokens = { spam: remove('spam'), ham: remove('ham') };
+    this.dataVersion = db.prepare('PRAGMA data_version');
+    this.pruneTokens = db.prepare('DELETE FROM bayes_tokens WHERE spam + ham <= 1 AND day < ?');
+  }
+
+  async counts(ids: BigInt64Array): Promise<BayesCounts> {
+    const spam = new Float64Array(ids.length);
+    const ham = new Float64Array(ids.length);
+    this.checkCache();
+    const halves = new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2);
+    const missing: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const slot = this.cache.find(halves[2 * i], halves[2 * i + 1]);
+      if (slot < 0) {
+        missing.push(i);
+        continue;
+      }
+      spam[i] = this.cache.spamAt(slot);
+      ham[i] = this.cache.hamAt(slot);
+    }
+    if (missing.length) {
+      const wanted = new BigInt64Array(missing.length);
+      for (let k = 0; k < missing.length; k++) wanted[k] = ids[missing[k]];
+      const rows = this.selectCounts.all(idsJson(wanted)) as { i: number; spam: number; ham: number }[];
+      for (const row of rows) {
+        spam[missing[row.i]] = row.spam;
+        ham[missing[row.i]] = row.ham;
+      }
+      // Tokens not in the table are cached too (as 0, 0): most of a message's rare tokens are unknown.
+      for (const i of missing) this.cache.set(halves[2 * i], halves[2 * i + 1], spam[i], ham[i]);
+    }
+    this.cachedTotals ??= this.totals();
+    return { spam, ham, learnedSpam: this.cachedTotals.spam, learnedHam: this.cachedTotals.ham };
+  }
+
+  /** Drops the read cache when anything wrote to the database: this connection or another process. */
+  private checkCache(): void {
+    const version = Number((this.dataVersion.get() as { data_version: number }).data_version);
+    if (version !== this.cacheVersion || this.writes !== this.cacheWrites) {
+      this.cache.clear();
+      this.cachedTotals = undefined;
+      this.cacheVersion = version;
+      this.cacheWrites = this.writes;
+    }
+  }
+
+  async learn(digest: string, ids: BigInt64Array, as: BayesClass, now = Date.now()): Promise<LearnOutcome> {
+    return (await this.learnMany([{ digest, ids, as }], now))[0];
+  }
+
+  /**
+   * One write transaction for all. The batch's token changes are summed per token and applied in id
+   * order: each token row is written once per batch, and neighbouring ids share B-tree pages.
+   */
+  async learnMany(items: readonly LearnItem[], now = Date.now()): Promise<LearnOutcome[]> {
+    const outcomes: LearnOutcome[] = [];
+    const day = Math.floor(now / DAY_MS);
+    this.writes++;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      // Outcomes first, in order, so a digest repeated within the batch behaves as if learned one by one.
+      const classOf = new Map<string, BayesClass | null>();
+      const added: Record<BayesClass, BigInt64Array[]> = { spam: [], ham: [] };
+      const removed: Record<BayesClass, BigInt64Array[]> = { spam: [], ham: [] };
+      const totals = { spam: 0, ham: 0 };
+      for (const { digest, ids, as } of items) {
+        const previous = classOf.has(digest)
+          ? classOf.get(digest)!
+          : ((this.selectLearned.get(digest) as { class: BayesClass } | undefined)?.class ?? null);
+        if (previous === as) {
+          outcomes.push('unchanged');
+          continue;
+        }
+        added[as].push(ids);
+        totals[as]++;
+        if (previous) {
+          removed[previous].push(ids);
+          totals[previous]--;
+        }
+        classOf.set(digest, as);
+        this.upsertLearned.run(digest, as, now);
+        outcomes.push(previous ? 'relearned' : 'learned');
+      }
+      for (const as of ['spam', 'ham'] as const) {
+        if (added[as].length) this.addTokens[as].run(day, countsJson(added[as]));
+        if (removed[as].length) this.removeTokens[as].run(countsJson(removed[as]));
+        if (totals[as]) this.addTotal.run(totals[as], as);
+      }
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+    if (outcomes.some((o) => o !== 'unchanged') && now - this.lastPrune > PRUNE_INTERVAL_MS) {
+      this.lastPrune = now;
+      await this.prune(now - this.options.tokenTtlDays * DAY_MS);
+    }
+    return outcomes;
+  }
+
+  async learnedAs(digest: string): Promise<BayesClass | null> {
+    return (this.selectLearned.get(digest) as { class: BayesClass } | undefined)?.class ?? null;
+  }
+
+  async stats(): Promise<BayesStats> {
+    const totals = this.totals();
+    const tokens = Number((this.db.prepare('SELECT count(*) AS n FROM bayes_tokens').get() as { n: number }).n);
+    return { learnedSpam: totals.spam, learnedHam: totals.ham, tokens, bytes: this.tableBytes() };
+  }
+
+  async prune(before: number): Promise<number> {
+    this.writes++;
+    return Number(this.pruneTokens.run(Math.floor(before / DAY_MS)).changes);
+  }
+
+  async reset(): Promise<void> {
+    this.writes++;
+    this.db.exec(`DELETE FROM bayes_tokens; DELETE FROM bayes_learned; UPDATE bayes_totals SET learned = 0;`);
+  }
+
+  private totals(): { spam: number; ham: number } {
+    const out = { spam: 0, ham: 0 };
+    for (const row of this.selectTotals.all() as { class: BayesClass; learned: number }[]) out[row.class] = Number(row.learned);
+    return out;
+  }
+
+  /** Pages used by the token table (dbstat is not always compiled in, so fall back to a per-row estimate). */
+  private tableBytes(): number {
+    try {
+      const row = this.db.prepare("SELECT sum(pgsize) AS bytes FROM dbstat WHERE name = 'bayes_tokens'").get() as { bytes: number | null };
+      return Number(row.bytes ?? 0);
+    } catch {
+      const pageSize = Number((this.db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size);
+      const pages = Number((this.db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count);
+      return pageSize * pages;
+    }
+  }
+}
+
+/** `[[id, n], …]` in id order: how many of the given messages contain each token. */
+function countsJson(messages: readonly BigInt64Array[]): string {
+  let total = 0;
+  for (const ids of messages) total += ids.length;
+  const all = new BigInt64Array(total);
+  let at = 0;
+  for (const ids of messages) {
+    all.set(ids, at);
+    at += ids.length;
+  }
+  all.sort();
+  const parts: string[] = [];
+  for (let i = 0; i < all.length; ) {
+    let j = i + 1;
+    while (j < all.length && all[j] === all[i]) j++;
+    parts.push(`[${all[i]},${j - i}]`);
+    i = j;
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/** Ids as a JSON array: SQLite reads 64-bit integers from JSON exactly. */
+function idsJson(ids: BigInt64Array): string {
+  return `[${ids.join(',')}]`;
+}

@@ -1,0 +1,57 @@
+// The Redis store: state shared by several gateway nodes. Keys come from RedisKeys; multi-key
+// updates are the Lua scripts in ./scripts.
+import type { Store } from '../types.ts';
+import { createRedisClient, waitReady, type RedisClient } from './connect.ts';
+import { RedisKeys } from './keys.ts';
+import { RedisBayesStore } from './bayes.ts';
+import { RedisQuarantineIndex } from './quarantine.ts';
+
+export interface RedisStoreOptions {
+  url: string;
+  prefix: string;
+  /** Bayes tokens seen once expire after this many days unless learned again. */
+  tokenTtlDays?: number;
+  /** How long opening waits for the first connection. */
+  connectTimeoutMs?: number;
+}
+
+export class RedisStore implements Store {
+  readonly backend = 'redis' as const;
+  readonly client: RedisClient;
+  readonly keys: RedisKeys;
+  readonly quarantine: RedisQuarantineIndex;
+  readonly bayes: RedisBayesStore;
+
+  private constructor(client: RedisClient, options: RedisStoreOptions) {
+    this.client = client;
+    this.keys = new RedisKeys(options.prefix);
+    this.quarantine = new RedisQuarantineIndex(client, this.keys);
+    this.bayes = new RedisBayesStore(client, this.keys, { tokenTtlDays: options.tokenTtlDays ?? 30 });
+  }
+
+  /** Connects and waits for the server; once open, the client reconnects by itself after an outage. */
+  static async open(options: RedisStoreOptions): Promise<RedisStore> {
+    const client = createRedisClient(options.url);
+    // Connection errors surface as failed commands (BAYES_ERROR); without a listener they would be thrown.
+    client.on('error', () => {});
+    try {
+      await waitReady(client, options.connectTimeoutMs ?? 5000);
+    } catch (err) {
+      client.disconnect();
+      throw err;
+    }
+    return new RedisStore(client, options);
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { certaintyFactor, classify, DEFAULT_CLASSIFIER_OPTIONS, logChiSquareSurvival } from '../../src/bayes/classifier.ts';
+import { bayesHits } from '../../src/bayes/index.ts';
+
+const options = { ...DEFAULT_CLASSIFIER_OPTIONS, minLearns: 10, minWords: 5 };
+const learned = { spam: 100, ham: 100 };
+const many = (n: number, value: number) => Array.from({ length: n }, () => value);
+
+describe('guards', () => {
+  it('says nothing before minLearns of each class', () => {
+    expect(classify(many(20, 50), many(20, 0), { spam: 100, ham: 9 }, 50, options)).toEqual({ kind: 'skipped', reason: 'not-enough-learned' });
+  });
+
+  it('says nothing about a message with too few words', () => {
+    expect(classify(many(20, 50), many(20, 0), learned, 4, options)).toEqual({ kind: 'skipped', reason: 'too-few-words' });
+  });
+
+  it('says nothing when no token is known or informative', () => {
+    expect(classify(many(20, 0), many(20, 0), learned, 50, options)).toMatchObject({ kind: 'skipped', reason: 'no-evidence' });
+    expect(classify(many(20, 30), many(20, 30), learned, 50, options)).toMatchObject({ kind: 'skipped', reason: 'no-evidence' });
+  });
+});
+
+describe('classification', () => {
+  it('calls spammy tokens spam and hammy tokens ham, more surely with more evidence', () => {
+    const spam5 = classify(many(5, 40), many(5, 0), learned, 50, options);
+    const spam50 = classify(many(50, 40), many(50, 0), learned, 50, options);
+    const ham50 = classify(many(50, 0), many(50, 40), learned, 50, options);
+    if (spam5.kind !== 'scored' || spam50.kind !== 'scored' || ham50.kind !== 'scored') throw new Error('expected scores');
+    expect(spam5.probability).toBeGreaterThan(0.9);
+    expect(spam50.certainty).toBeGreaterThan(spam5.certainty);
+    expect(ham50.probability).toBeLessThan(0.1);
+    expect(ham50.certainty).toBeLessThan(0);
+  });
+
+  it('keeps extreme evidence ordered instead of rounding to 1', () => {
+    const a = classify(many(400, 50), many(400, 0), learned, 500, options);
+    const b = classify(many(450, 50), many(450, 0), learned, 500, options);
+    if (a.kind !== 'scored' || b.kind !== 'scored') throw new Error('expected scores');
+    expect(a.probability).toBeGreaterThan(0.9999999);
+    expect(b.probability).toBeGreaterThan(0.9999999);
+    expect(b.certainty).toBeGreaterThan(a.certainty);
+    expect(Number.isFinite(b.certainty)).toBe(true);
+  });
+
+  it('uses rates, so a class learned more often is not favoured', () => {
+    const r = classify([10], [100], { spam: 100, ham: 1000 }, 50, { ...options, minDeviation: 0 });
+    if (r.kind !== 'scored') throw new Error('expected a score');
+    expect(r.probability).toBeCloseTo(0.5, 1);
+  });
+});
+
+describe('chi-square tail', () => {
+  it('matches known values and does not underflow', () => {
+    expect(Math.exp(logChiSquareSurvival(2, 2))).toBeCloseTo(Math.exp(-1), 10);
+    expect(Math.exp(logChiSquareSurvival(4, 4))).toBeCloseTo(3 * Math.exp(-2), 10);
+    expect(logChiSquareSurvival(20000, 200)).toBeLessThan(-9000);
+    expect(Number.isFinite(logChiSquareSurvival(20000, 200))).toBe(true);
+  });
+});
+
+describe('symbols', () => {
+  it('reports BAYES_SPAM / BAYES_HAM with a factor that grows with certainty, capped at 1', () => {
+    const settings = { tokenizer: {} as never, classifier: DEFAULT_CLASSIFIER_OPTIONS };
+    const hit = (certainty: number) => bayesHits({ kind: 'scored', probability: 0.5, certainty, used: 10 }, settings)[0];
+    expect(hit(1)).toMatchObject({ name: 'BAYES_SPAM', factor: 0.5 });
+    expect(hit(50)).toMatchObject({ name: 'BAYES_SPAM', factor: 1 });
+    expect(hit(-10).name).toBe('BAYES_HAM');
+    expect(hit(-10).factor!).toBeLessThan(hit(-100).factor!);
+    expect(hit(-1e6).factor).toBe(1);
+    expect(bayesHits({ kind: 'skipped', reason: 'too-few-words' }, settings)).toEqual([]);
+    expect(certaintyFactor(0, DEFAULT_CLASSIFIER_OPTIONS)).toBe(0);
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { simpleParser } from 'mailparser';
+import { DEFAULT_TOKENIZER_OPTIONS, htmlToText, normalizeText, splitWords, tokenize } from '../../src/bayes/tokenizer.ts';
+import { hashString } from '../../src/bayes/hash.ts';
+
+const words = (text: string) => {
+  const out: string[] = [];
+  splitWords(normalizeText(text), (w) => out.push(w));
+  return out;
+};
+
+const parse = (raw: string) => simpleParser(Buffer.from(raw.replace(/\n/g, '\r\n')));
+
+describe('words', () => {
+  it('folds case and compatibility forms (NFKC)', () => {
+    expect(words('FREE Ｍｏｎｅｙ ﬁnance')).toEqual(['free', 'money', 'finance']);
+  });
+
+  it('keeps inner apostrophes, dots and hyphens, drops lone Latin letters', () => {
+    expect(words("don't e.g. x-ray a 7 b")).toEqual(["don't", 'e.g', 'x-ray']);
+  });
+
+  it('segments Chinese, which has no spaces, into words', () => {
+    const chinese = words('我们提供免费的发票服务');
+    expect(chinese.length).toBeGreaterThan(3);
+    expect(chinese).toContain('免费');
+    expect(chinese).toContain('发票');
+  });
+
+  it('segments Japanese and Thai too, and keeps mixed-script text apart', () => {
+    expect(words('今すぐ無料でお試しください').length).toBeGreaterThan(3);
+    expect(words('ฟรีค่าจัดส่งวันนี้').length).toBeGreaterThan(1);
+    expect(words('Viagra 便宜 sale')).toEqual(expect.arrayContaining(['viagra', 'sale']));
+  });
+
+  it('replaces very long runs by a length class', () => {
+    expect(words('x'.repeat(100))).toEqual(['\u0000long:5']);
+  });
+});
+
+describe('html', () => {
+  it('drops scripts, styles and tags and decodes entities', () => {
+    expect(htmlToText('<style>p{}</style><p>Buy&nbsp;now &amp; save&#33;</p><script>x()</script>').replace(/\s+/g, ' ').trim()).toBe('Buy now & save!');
+  });
+});
+
+describe('tokenize', () => {
+  it('gives sorted unique 64-bit ids with word pairs and header tokens', async () => {
+    const parsed = await parse(`From: "Cheap Meds" <sales@pharma.example>
+Reply-To: other@elsewhere.example
+Subject: Cheap meds today
+Content-Type: text/plain; charset=utf-8
+X-Mailer: BulkMailer 5
+
+Cheap meds today, cheap meds tomorrow: visit http://www.pharma.example/buy now.
+`);
+    const full = tokenize(parsed);
+    const bodyOnly = tokenize(parsed, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
+    const unigrams = tokenize(parsed, { ...DEFAULT_TOKENIZER_OPTIONS, window: 1 });
+    expect(full.ids).toBeInstanceOf(BigInt64Array);
+    for (let i = 1; i < full.ids.length; i++) expect(full.ids[i] > full.ids[i - 1]).toBe(true);
+    expect(full.ids.length).toBeGreaterThan(bodyOnly.ids.length);
+    expect(bodyOnly.ids.length).toBeGreaterThan(unigrams.ids.length - (full.ids.length - bodyOnly.ids.length));
+    expect(full.words).toBe(bodyOnly.words);
+  });
+
+  it('reads HTML-only mail as text and takes its link domains', async () => {
+    const html = await parse(`From: a@example.org
+Subject: offer
+Content-Type: text/html
+
+<html><body><p>Great <b>offer</b> today</p><a href="https://shop.spam.example/x">click</a></body></html>
+`);
+    const text = await parse(`From: a@example.org
+Subject: offer
+Content-Type: text/plain
+
+Great offer today click https://shop.spam.example/x
+`);
+    const a = tokenize(html, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
+    const b = tokenize(text, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
+    // The words and the link domain are shared; only HTML structure tokens differ.
+    const shared = [...a.ids].filter((id) => b.ids.includes(id));
+    expect(shared.length).toBeGreaterThanOrEqual(b.ids.length - 4);
+  });
+
+  it('understands a Chinese spam as well as an English one: as many words', async () => {
+    const zh = await parse(`From: a@example.cn
+Subject: =?UTF-8?B?${Buffer.from('代开发票').toString('base64')}?=
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: base64
+
+${Buffer.from('本公司长期代开各地正规发票，税点优惠，欢迎来电咨询。').toString('base64')}
+`);
+    const tokens = tokenize(zh);
+    expect(tokens.words).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe('hash', () => {
+  it('is stable and spreads both halves', () => {
+    expect(hashString('viagra')).toEqual(hashString('viagra'));
+    expect(hashString('viagra')).not.toEqual(hashString('viagrb'));
+    expect(hashString('').high).not.toBe(hashString('').low);
+  });
+});

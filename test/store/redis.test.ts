@@ -1,0 +1,89 @@
+// What only the Redis store does: token expiry, key names, surviving an outage.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Cluster, Redis } from 'ioredis';
+import { RedisStore } from '../../src/store/redis/index.ts';
+import { RedisKeys } from '../../src/store/redis/keys.ts';
+import { createRedisClient } from '../../src/store/redis/connect.ts';
+import { Pipeline } from '../../src/scan/pipeline.ts';
+import { bayesCheck } from '../../src/checks/bayes.ts';
+import { bayesSettings } from '../../src/bayes/index.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { startRedisServer } from '../helpers/redis-server.ts';
+import { inject } from 'vitest';
+
+const ids = (...values: bigint[]) => BigInt64Array.from(values);
+
+describe('redis keys', () => {
+  it('puts every key of a family in one Cluster slot with a hash tag, under the prefix', () => {
+    const keys = new RedisKeys('pre:');
+    for (const key of [keys.bayesLearned, keys.bayesLearnedSpam, keys.bayesLearnedHam, ...keys.bayesTokens(ids(1n, -1n))]) expect(key).toMatch(/^pre:\{bayes\}:/);
+    for (const key of [keys.quarantineByTime, keys.quarantineEntry('abc')]) expect(key).toMatch(/^pre:\{quarantine\}:/);
+    const [one, minusOne] = keys.bayesTokens(ids(1n, -1n));
+    expect(one).not.toBe(minusOne);
+  });
+});
+
+describe('redis URLs', () => {
+  it('opens standalone, Sentinel and Cluster clients', () => {
+    const clients = [
+      createRedisClient('redis://127.0.0.1:1/2'),
+      createRedisClient('redis-sentinel://:secret@127.0.0.1:1,127.0.0.1:2/mymaster/3'),
+      createRedisClient('redis-cluster://127.0.0.1:1,127.0.0.1:2'),
+    ];
+    for (const client of clients) client.on('error', () => {});
+    expect(clients[0]).toBeInstanceOf(Redis);
+    expect((clients[1] as Redis).options).toMatchObject({ name: 'mymaster', db: 3, password: 'secret', sentinels: [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }] });
+    expect(clients[2]).toBeInstanceOf(Cluster);
+    for (const client of clients) client.disconnect();
+    expect(() => createRedisClient('http://example.org')).toThrow(/unsupported Redis URL/);
+  });
+});
+
+describe('redis token expiry', () => {
+  let store: RedisStore;
+  beforeAll(async () => { store = await RedisStore.open({ url: inject('redisUrl'), prefix: `ttl:${process.pid}:`, tokenTtlDays: 1 }); });
+  afterAll(async () => { await store.bayes.reset(); await store.close(); });
+
+  it('lets a token seen once expire and keeps one seen again', async () => {
+    await store.bayes.learn('m1', ids(1n, 2n), 'spam');
+    await store.bayes.learn('m2', ids(2n), 'ham');
+    const [once, twice] = store.keys.bayesTokens(ids(1n, 2n));
+    const ttlOnce = await store.client.ttl(once);
+    expect(ttlOnce).toBeGreaterThan(86_000);
+    expect(ttlOnce).toBeLessThanOrEqual(86_400);
+    expect(await store.client.ttl(twice)).toBe(-1);
+  });
+});
+
+describe('redis outage', () => {
+  it('reports BAYES_ERROR while Redis is down, quickly, and recovers by itself', async () => {
+    const server = await startRedisServer();
+    const store = await RedisStore.open({ url: server.url, prefix: 'outage:' });
+    const config = parseConfig({ bayes: { minLearns: 1, minWords: 1 } });
+    const log = pino({ level: 'silent' });
+    const pipeline = new Pipeline({ checks: [bayesCheck(store.bayes, bayesSettings(config))], policy: { scores: {}, groupCaps: {}, force: {}, actions: config.actions }, timeoutMs: 5000, log });
+    const message = Buffer.from('From: a@example.org\r\nSubject: cheap pills now\r\n\r\ncheap pills now, buy cheap pills today\r\n');
+    const envelope = { clientIp: '192.0.2.1', helo: 'x', mailFrom: 'a@example.org', rcptTo: ['b@example.net'] };
+    try {
+      await server.stop();
+      const started = Date.now();
+      const { verdict } = await pipeline.scan(envelope, message);
+      expect(verdict.symbols.map((s) => s.name)).toContain('BAYES_ERROR');
+      expect(Date.now() - started).toBeLessThan(2000);
+
+      const again = await startRedisServer({ port: server.port });
+      try {
+        const deadline = Date.now() + 10_000;
+        while (store.client.status !== 'ready' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        const { verdict: after } = await pipeline.scan(envelope, message);
+        expect(after.symbols.map((s) => s.name)).not.toContain('BAYES_ERROR');
+      } finally {
+        await store.close();
+        await again.stop();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});

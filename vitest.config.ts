@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Starts a real redis-server (fails the run when redis-server is missing).
+    globalSetup: ['test/global-setup.ts'],
+  },
+});
