@@ -21,6 +21,8 @@ export interface ClassifierOptions {
   tailWeight: number;
   /** Certainty at which BAYES_SPAM reaches its full weight (2: I >= 0.99). */
   spamFullCertainty: number;
+  /** The factor BAYES_SPAM may grow to beyond its full weight, for overwhelming evidence. */
+  spamMaxFactor: number;
   /** Certainty at which BAYES_HAM reaches its full weight; it grows with log certainty up to there. */
   hamFullCertainty: number;
 }
@@ -32,9 +34,10 @@ export const DEFAULT_CLASSIFIER_OPTIONS: ClassifierOptions = {
   strength: 0.1,
   unknownProbability: 0.5,
   minDeviation: 0.45,
-  maxTokens: 500,
+  maxTokens: 300,
   tailWeight: 0.02,
   spamFullCertainty: 2,
+  spamMaxFactor: 1.5,
   hamFullCertainty: 1000,
 };
 
@@ -182,11 +185,14 @@ export function logChiSquareSurvival(chi: number, degrees: number): number {
 }
 
 /**
- * The symbol factor for a certainty. Spam: linear up to `spamFullCertainty`, so Bayes alone can tag a
- * message it is sure of. Ham: logarithmic up to `hamFullCertainty`, so even very hammy scores keep
- * their order instead of all sharing one floor.
+ * The symbol factor for a certainty. Spam: linear up to 1 at `spamFullCertainty`, so Bayes alone can tag
+ * a message it is sure of, then slowly (logarithmically) up to `spamMaxFactor` at `hamFullCertainty`'s
+ * scale, so the surest spam still outranks a ham that merely reached the tag level. Ham: logarithmic up to
+ * 1 at `hamFullCertainty`, so even very hammy scores keep their order instead of sharing one floor.
  */
 export function certaintyFactor(certainty: number, options: ClassifierOptions): number {
-  if (certainty >= 0) return Math.min(1, certainty / options.spamFullCertainty);
-  return Math.min(1, Math.log10(1 - certainty) / Math.log10(1 + options.hamFullCertainty));
+  if (certainty < 0) return Math.min(1, Math.log10(1 - certainty) / Math.log10(1 + options.hamFullCertainty));
+  if (certainty <= options.spamFullCertainty) return certainty / options.spamFullCertainty;
+  const beyond = Math.log10(certainty / options.spamFullCertainty) / Math.log10(options.hamFullCertainty / options.spamFullCertainty);
+  return 1 + (options.spamMaxFactor - 1) * Math.min(1, beyond);
 }

@@ -14,7 +14,8 @@ export interface TokenizerOptions {
   maxBodyWords: number;
 }
 
-export const DEFAULT_TOKENIZER_OPTIONS: TokenizerOptions = { headers: true, window: 5, maxTextLength: 64 * 1024, maxBodyWords: 100_000 };
+// Window 3 (pairs at distances 1 and 2) measured as accurate as 5 with 40% fewer tokens to store and read.
+export const DEFAULT_TOKENIZER_OPTIONS: TokenizerOptions = { headers: true, window: 3, maxTextLength: 64 * 1024, maxBodyWords: 100_000 };
 
 export interface Tokens {
   /** Unique 64-bit token ids, sorted. */

@@ -34,8 +34,8 @@ describe('classification', () => {
   });
 
   it('keeps extreme evidence ordered instead of rounding to 1', () => {
-    const a = classify(many(400, 50), many(400, 0), learned, 500, options);
-    const b = classify(many(450, 50), many(450, 0), learned, 500, options);
+    const a = classify(many(150, 50), many(150, 0), learned, 500, options);
+    const b = classify(many(250, 50), many(250, 0), learned, 500, options);
     if (a.kind !== 'scored' || b.kind !== 'scored') throw new Error('expected scores');
     expect(a.probability).toBeGreaterThan(0.9999999);
     expect(b.probability).toBeGreaterThan(0.9999999);
@@ -60,11 +60,14 @@ describe('chi-square tail', () => {
 });
 
 describe('symbols', () => {
-  it('reports BAYES_SPAM / BAYES_HAM with a factor that grows with certainty, capped at 1', () => {
+  it('reports BAYES_SPAM / BAYES_HAM with a factor that grows with certainty, and is capped', () => {
     const settings = { tokenizer: {} as never, classifier: DEFAULT_CLASSIFIER_OPTIONS };
     const hit = (certainty: number) => bayesHits({ kind: 'scored', probability: 0.5, certainty, used: 10 }, settings)[0];
     expect(hit(1)).toMatchObject({ name: 'BAYES_SPAM', factor: 0.5 });
-    expect(hit(50)).toMatchObject({ name: 'BAYES_SPAM', factor: 1 });
+    expect(hit(2)).toMatchObject({ name: 'BAYES_SPAM', factor: 1 });
+    expect(hit(50).factor!).toBeGreaterThan(1);
+    expect(hit(500).factor!).toBeGreaterThan(hit(50).factor!);
+    expect(hit(1e9).factor).toBe(DEFAULT_CLASSIFIER_OPTIONS.spamMaxFactor);
     expect(hit(-10).name).toBe('BAYES_HAM');
     expect(hit(-10).factor!).toBeLessThan(hit(-100).factor!);
     expect(hit(-1e6).factor).toBe(1);
