@@ -3,7 +3,7 @@
 // folds through the code of `sluice learn`, then the held-out fold is scored through the code of
 // `sluice check` (the pipeline, with only Bayes on). Scores are pooled over folds 0–9 and 0–1.
 //
-//   npm run eval [-- --stores embedded,redis] [--folds 0-9] [--no-body-only] [--redis-url URL]
+//   npm run eval [-- --stores embedded,redis] [--folds 0-9] [--no-body-only] [--redis-url URL] [--concurrency N]
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     folds: { type: 'string', default: '0-9' },
     'no-body-only': { type: 'boolean', default: false },
     'redis-url': { type: 'string' },
+    /** Messages scanned at once, as a gateway does with concurrent connections (1: one after another). */
+    concurrency: { type: 'string', default: '1' },
   },
 });
 
@@ -104,11 +106,15 @@ async function run(name: string, samples: Sample[], folds: number[], storeConfig
       for (const sample of held) await parseMessage(sample.raw);
       result.parseSeconds += (performance.now() - started) / 1000;
       started = performance.now();
-      let i = 0;
-      for (const sample of held) {
-        const { verdict } = await core.pipeline.scan(envelope, sample.raw, `eval-${++i}`);
-        result.scored.push({ spam: sample.spam, fold: testFold, score: verdict.score });
-      }
+      let next = 0;
+      const worker = async () => {
+        while (next < held.length) {
+          const sample = held[next++];
+          const { verdict } = await core.pipeline.scan(envelope, sample.raw, `eval-${next}`);
+          result.scored.push({ spam: sample.spam, fold: testFold, score: verdict.score });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Number(args.concurrency)) }, worker));
       result.scoreSeconds += (performance.now() - started) / 1000;
       process.stderr.write(`  ${name}: fold ${testFold} done\n`);
     }
@@ -207,7 +213,7 @@ const folds = parseFolds(args.folds);
 const stores = args.stores.split(',').map((s) => s.trim());
 const samples = await loadCorpus();
 const tag = parseConfig({}).actions.tag;
-process.stdout.write(`corpus: ${samples.filter((s) => !s.spam).length} ham, ${samples.filter((s) => s.spam).length} spam; folds ${args.folds}\n`);
+process.stdout.write(`corpus: ${samples.filter((s) => !s.spam).length} ham, ${samples.filter((s) => s.spam).length} spam; folds ${args.folds}; scoring ${args.concurrency} at a time\n`);
 
 let redis: RedisServer | undefined;
 try {

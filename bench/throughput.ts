@@ -94,7 +94,8 @@ async function main(): Promise<void> {
     if (TRAIN > 0) await learn(config, dir, train);
     // BENCH_PROFILE=DIR writes a CPU profile of the gateway there.
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    const gw = await startChild([...profile, 'bin/sluice.js', 'serve', '-c', config]);
+    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const gw = await startChild([...profile, ...nodeFlags, 'bin/sluice.js', 'serve', '-c', config]);
     const gwResults = await measure(gw.port, messages);
     const gwRss = peakRssMb(gw.child.pid!);
     await stop(gw.child);

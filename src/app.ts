@@ -15,6 +15,8 @@ import type { DnsLayer } from './dns/types.ts';
 import { reverseLookup } from './dns/reverse.ts';
 import { authForceRules, rejectTextFor as authRejectText } from './checks/auth/index.ts';
 import { Blocklists, allowlistForceRules, blocklistRejectText } from './checks/dnsbl/index.ts';
+import { bayesSettings } from './bayes/index.ts';
+import { bayesTrainer, type BayesTrainer } from './bayes/learner.ts';
 // Loaded only by `serve`, so one-shot commands (check, quarantine) start faster.
 import type { Metrics } from './admin/metrics.ts';
 import type { AdminServer } from './admin/server.ts';
@@ -40,6 +42,8 @@ export interface Core {
    */
   learnHam?: (raw: Buffer) => Promise<unknown>;
   learnSpam?: (raw: Buffer) => Promise<unknown>;
+  /** Bayes training after verdicts (autolearn) and from the quarantine; absent when `checks.bayes` is off. */
+  trainer?: BayesTrainer;
   close(): Promise<void>;
 }
 
@@ -51,7 +55,7 @@ export function scoringPolicy(config: Readonly<Config>): ScoringPolicy {
 
 export async function buildCore(config: Readonly<Config>, log: Logger, options: { metrics?: Metrics } = {}): Promise<Core> {
   const { metrics } = options;
-  const opened = await openStore(config.store);
+  const opened = await openStore(config.store, { tokenTtlDays: config.bayes.tokenTtlDays });
   const store = metrics ? metrics.instrumentStore(opened) : opened;
   const dns = createResolver(config.dns);
   metrics?.trackDns(dns);
@@ -65,8 +69,12 @@ export async function buildCore(config: Readonly<Config>, log: Logger, options: 
     hostname: config.smtp.hostname, relay, quarantine, log,
     rejectReasons: [authRejectText, (verdict) => blocklistRejectText(verdict, config)],
   });
+  const trainer = config.checks.bayes
+    ? bayesTrainer(store.bayes, config, bayesSettings(config), (err) => log.warn({ err: err.message }, 'autolearn failed'))
+    : undefined;
   return {
     config, log, store, pipeline, quarantine, relay, delivery, dns, blocklists, metrics,
+    trainer, learnHam: trainer?.learnHam, learnSpam: trainer?.learnSpam,
     async close() {
       await blocklists.stop();
       relay.close();
@@ -92,7 +100,9 @@ export async function startGateway(config: Readonly<Config>, log: Logger): Promi
   const { Metrics } = await import('./admin/metrics.ts');
   const metrics = new Metrics();
   const core = await buildCore(config, log, { metrics });
-  const smtp = new SmtpGateway({ config, pipeline: core.pipeline, delivery: core.delivery, log, metrics, reverse: reverseLookup(core.dns) });
+  const smtp = new SmtpGateway({ config, pipeline: core.pipeline, delivery: core.delivery, log, metrics, reverse: reverseLookup(core.dns),
+    onVerdict: core.trainer && config.bayes.autolearn ? (result) => void core.trainer!.autolearn(result.message, result.verdict) : undefined,
+  });
   let address;
   try {
     await core.blocklists.start(); // the first self-test of each zone, bounded by dns.timeoutMs

@@ -1,7 +1,6 @@
 // The Bayes classifier as the rest of Sluice uses it: settings from config, a message in, symbol hits out.
-import type { ParsedMail } from 'mailparser';
 import type { Config } from '../config/schema.ts';
-import type { SymbolHit } from '../scan/types.ts';
+import type { MessageContent, SymbolHit } from '../scan/types.ts';
 import type { BayesStore } from '../store/types.ts';
 import { certaintyFactor, classify, DEFAULT_CLASSIFIER_OPTIONS, type Classification, type ClassifierOptions } from './classifier.ts';
 import { DEFAULT_TOKENIZER_OPTIONS, tokenize, type TokenizerOptions } from './tokenizer.ts';
@@ -19,8 +18,9 @@ export function bayesSettings(config: Readonly<Config>): BayesSettings {
 }
 
 /** Tokenizes, reads the counts in one store call and classifies. */
-export async function classifyMessage(store: BayesStore, parsed: ParsedMail, settings: BayesSettings): Promise<Classification> {
-  const tokens = tokenize(parsed, settings.tokenizer);
+export async function classifyMessage(store: BayesStore, message: MessageContent, settings: BayesSettings): Promise<Classification> {
+  if (!message.parsed) throw new Error(message.parseError ?? 'message not parsed');
+  const tokens = tokenize(message.parsed, settings.tokenizer, message.raw);
   if (tokens.words < settings.classifier.minWords) return { kind: 'skipped', reason: 'too-few-words' };
   const counts = await store.counts(tokens.ids);
   return classify(counts.spam, counts.ham, { spam: counts.learnedSpam, ham: counts.learnedHam }, tokens.words, settings.classifier);

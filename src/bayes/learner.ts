@@ -27,7 +27,7 @@ export function messageDigest(message: MessageContent): string {
 
 export async function learnMessage(store: BayesStore, message: MessageContent, as: BayesClass, settings: BayesSettings): Promise<LearnOutcome> {
   if (!message.parsed) throw new Error(`cannot learn an unreadable message: ${message.parseError ?? 'not parsed'}`);
-  const tokens = tokenize(message.parsed, settings.tokenizer);
+  const tokens = tokenize(message.parsed, settings.tokenizer, message.raw);
   return store.learn(messageDigest(message), tokens.ids, as);
 }
 
@@ -88,7 +88,7 @@ export async function learnSources(
       continue;
     }
     done++;
-    batch.push({ file, digest: messageDigest(message), ids: tokenize(message.parsed, settings.tokenizer).ids, as });
+    batch.push({ file, digest: messageDigest(message), ids: tokenize(message.parsed, settings.tokenizer, message.raw).ids, as });
     if (batch.length >= LEARN_BATCH) await flush();
   }
   if (batch.length) await flush();
@@ -130,4 +130,28 @@ export async function learnReleased(store: BayesStore, raw: Buffer, config: Read
   const message = await parseMessage(raw);
   if (!message.parsed) return null;
   return learnMessage(store, message, 'ham', settings);
+}
+
+/** What the composition root hands to the quarantine (learn on release, learn as spam) and the gateway (autolearn). */
+export interface BayesTrainer {
+  learnHam(raw: Buffer): Promise<LearnOutcome>;
+  learnSpam(raw: Buffer): Promise<LearnOutcome>;
+  /** After a verdict: learns the message when autolearn is on and the evidence agrees; never throws. */
+  autolearn(message: MessageContent, verdict: Verdict): Promise<BayesClass | null>;
+}
+
+export function bayesTrainer(store: BayesStore, config: Readonly<Config>, settings: BayesSettings, onError?: (err: Error) => void): BayesTrainer {
+  const learnRaw = async (raw: Buffer, as: BayesClass) => learnMessage(store, await parseMessage(raw), as, settings);
+  return {
+    learnHam: (raw) => learnRaw(raw, 'ham'),
+    learnSpam: (raw) => learnRaw(raw, 'spam'),
+    async autolearn(message, verdict) {
+      try {
+        return await autolearn(store, message, verdict, config, settings);
+      } catch (err) {
+        onError?.(err as Error);
+        return null;
+      }
+    },
+  };
 }

@@ -28,7 +28,9 @@ export interface Tokens {
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 // A word: letters/digits/marks, joined by inner apostrophes, dots, hyphens or underscores ("don't", "e.g", "x-ray").
 const WORD = /[\p{L}\p{N}\p{M}]+(?:['.\-_][\p{L}\p{N}\p{M}]+)*/gu;
-const URL = /\b(?:https?:\/\/|www\.)([a-z0-9.-]+\.[a-z]{2,})/gi;
+// A link: its host (a name or an address) and its path.
+const URL = /\b(?:https?:\/\/|www\.)([a-z0-9.-]+\.[a-z0-9]{1,})(?::\d+)?(\/[^\s"'<>()]*)?/gi;
+const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
 const HREF = /\b(?:href|src)\s*=\s*["']?\s*(?:https?:)?\/\/([a-z0-9.-]+)/gi;
 const MAX_WORD = 40;
 
@@ -113,7 +115,8 @@ function emitWord(word: string, emit: (word: string) => void): void {
   emit(word);
 }
 
-export function tokenize(parsed: ParsedMail, options: TokenizerOptions = DEFAULT_TOKENIZER_OPTIONS): Tokens {
+/** `raw`, when given, adds the MIME structure (every part's type and transfer encoding). */
+export function tokenize(parsed: ParsedMail, options: TokenizerOptions = DEFAULT_TOKENIZER_OPTIONS, raw?: Buffer): Tokens {
   const sink = new TokenSink(options.window);
   const subject = normalizeText(parsed.subject ?? '');
   splitWords(subject, (w) => sink.word('s:', w));
@@ -137,18 +140,19 @@ export function tokenize(parsed: ParsedMail, options: TokenizerOptions = DEFAULT
   shapeTokens(sink, 'subj', (parsed.subject ?? '').normalize('NFKC'));
   shapeTokens(sink, 'body', body.normalize('NFKC'));
 
-  const linkDomains = new Set<string>();
-  for (const m of normalized.matchAll(URL)) linkDomains.add(m[1]);
+  const links = new Set<string>();
+  for (const m of normalized.matchAll(URL)) linkTokens(links, m[1], m[2]);
   if (typeof parsed.html === 'string') {
     const html = parsed.html.slice(0, options.maxTextLength * 2);
-    for (const m of html.matchAll(HREF)) linkDomains.add(m[1].toLowerCase());
+    for (const m of html.matchAll(HREF)) linkTokens(links, m[1].toLowerCase(), undefined);
     // Links outside href= too: scripts and refreshes that send the reader elsewhere.
-    for (const m of html.matchAll(URL)) linkDomains.add(m[1].toLowerCase());
+    for (const m of html.matchAll(URL)) linkTokens(links, m[1].toLowerCase(), m[2]);
     htmlStructureTokens(sink, html);
   }
-  for (const domain of linkDomains) domainTokens(sink, 'url:', domain);
+  for (const token of links) sink.token(token);
 
   if (options.headers) headerTokens(sink, parsed);
+  if (options.headers && raw) mimeTokens(sink, raw);
   return { ids: sink.ids.build(), words: sink.words };
 }
 
@@ -179,6 +183,22 @@ function decodeEntities(text: string): string {
     }
     return NAMED_ENTITIES[name.toLowerCase()] ?? all;
   });
+}
+
+/** Tokens of one link: its domain and parents, or that it points at a bare address; a few words of its path. */
+function linkTokens(out: Set<string>, host: string, path: string | undefined): void {
+  if (IPV4.test(host)) out.add('url:ip');
+  else if (/\.[a-z]{2,}$/.test(host)) {
+    const labels = host.split('.');
+    for (let i = 0; i <= labels.length - 2 && i < 4; i++) out.add(`url:${labels.slice(i).join('.')}`);
+  }
+  if (!path) return;
+  let taken = 0;
+  for (const word of path.toLowerCase().split(/[^a-z0-9]+/)) {
+    if (word.length < 2 || word.length > 20) continue;
+    out.add(`url:p:${word}`);
+    if (++taken === 6) break;
+  }
 }
 
 const HTML_TAG = /<([a-z][a-z0-9]*)\b([^>]*)>/gi;
@@ -213,6 +233,33 @@ function shapeTokens(sink: TokenSink, where: string, text: string): void {
   if (percent) sink.token(`shape:${where}:percent:${bucket(percent, [1, 3, 10])}`);
   const exclaim = sample.match(EXCLAIM)?.length ?? 0;
   if (exclaim) sink.token(`shape:${where}:exclaim:${bucket(exclaim, [1, 3, 10])}`);
+}
+
+const PART_TYPE = /^content-type:\s*([a-z0-9.+-]+\/[a-z0-9.+-]+)/gim;
+const PART_ENCODING = /^content-transfer-encoding:\s*([a-z0-9-]+)/gim;
+
+/** How the message is built: the type and transfer encoding of every MIME part, and how many parts. */
+function mimeTokens(sink: TokenSink, raw: Buffer): void {
+  const text = raw.toString('latin1', 0, Math.min(raw.length, 256 * 1024));
+  const seen = new Set<string>();
+  let parts = 0;
+  for (const m of text.matchAll(PART_TYPE)) {
+    parts++;
+    seen.add(`mime:type:${m[1].toLowerCase()}`);
+  }
+  for (const m of text.matchAll(PART_ENCODING)) seen.add(`mime:cte:${m[1].toLowerCase()}`);
+  seen.add(`mime:parts:${bucket(parts, [0, 1, 2, 3, 5, 10])}`);
+  for (const token of seen) sink.token(token);
+}
+
+/** Characters to classes (digit 9, lower a, upper A), runs collapsed: `<3j7F2k.1234@` -> `<9aAa.9@`. */
+function shapeOf(text: string): string {
+  return text
+    .slice(0, 80)
+    .replace(/[0-9]+/g, '9')
+    .replace(/[a-z]+/g, 'a')
+    .replace(/[A-Z]+/g, 'A')
+    .replace(/(?:[aA9])+/g, (run) => (run.length > 3 ? `${run.slice(0, 3)}…` : run));
 }
 
 /** The index of the last bound a value reaches: a coarse, stable class. */
@@ -263,9 +310,11 @@ function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
     const at = from.address.lastIndexOf('@');
     if (at > 0) {
       sink.token(`from:addr:${from.address}`);
+      sink.token(`from:local:${shapeOf(from.address.slice(0, at))}`);
       domainTokens(sink, 'from:dom:', from.address.slice(at + 1));
     }
     if (!from.name) sink.token('from:noname');
+    else if (/@/.test(from.name) && !from.name.toLowerCase().includes(from.address)) sink.token('from:name:other-address');
   }
   const replyTo = firstAddress(parsed.replyTo);
   if (replyTo) {
@@ -275,11 +324,19 @@ function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
   }
   const to = Array.isArray(parsed.to) ? parsed.to.flatMap((a) => a.value) : parsed.to?.value ?? [];
   sink.token(`to:count:${Math.min(to.length, 5)}`);
+  if (from && to.some((t) => t.address?.toLowerCase() === from.address)) sink.token('to:is-from');
+  if (!to.length) sink.token('to:none');
 
   const messageId = parsed.messageId ?? '';
   const idDomain = /@([^>\s]+)>?$/.exec(messageId)?.[1];
   if (idDomain) domainTokens(sink, 'msgid:dom:', idDomain.toLowerCase());
   else sink.token('msgid:none');
+  // The form of the id: bulk mailers generate theirs in recognisable patterns.
+  sink.token(`msgid:shape:${shapeOf(messageId.replace(/@.*$/, ''))}`);
+  const date = parsed.headers.get('date');
+  const dateLine = parsed.headerLines.find((l) => l.key === 'date')?.line ?? '';
+  sink.token(`date:shape:${shapeOf(dateLine.slice(dateLine.indexOf(':') + 1).trim())}`);
+  if (!date) sink.token('date:none');
 
   for (const name of ['x-mailer', 'user-agent']) {
     const value = normalizeText(headerValue(parsed, name));
@@ -296,7 +353,11 @@ function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
     for (const m of text.matchAll(/\b(from|by)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})/g)) domainTokens(sink, `rcvd:${m[1]}:`, m[2]);
     const proto = /\bwith\s+([a-z0-9-]+)/.exec(text);
     if (proto) sink.token(`rcvd:with:${proto[1]}`);
-    if (/\[\d+\.\d+\.\d+\.\d+\]/.test(text)) sink.token('rcvd:ip');
+    // The networks mail came through, as /16 and /24: senders keep using the same ones.
+    for (const m of text.matchAll(/\[(\d+)\.(\d+)\.(\d+)\.\d+\]/g)) {
+      sink.token(`rcvd:net:${m[1]}.${m[2]}`);
+      sink.token(`rcvd:net:${m[1]}.${m[2]}.${m[3]}`);
+    }
   }
 
   const contentType = parsed.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;

@@ -16,9 +16,8 @@ export function bayesCheck(store: BayesStore, settings: BayesSettings): Check {
     family: 'BAYES',
     stage: 'data',
     async run(ctx) {
-      const parsed = ctx.message?.parsed;
-      if (!parsed) throw new Error(ctx.message?.parseError ?? 'message not parsed');
-      return bayesHits(await classifyMessage(store, parsed, settings), settings);
+      if (!ctx.message) throw new Error('no message');
+      return bayesHits(await classifyMessage(store, ctx.message, settings), settings);
     },
   };
 }

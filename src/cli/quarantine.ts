@@ -4,7 +4,7 @@ import { createLogger } from '../log.ts';
 import { buildCore, type Core } from '../app.ts';
 import type { QuarantineEntry } from '../store/types.ts';
 
-const usage = 'sluice quarantine list|show ID|release ID|delete ID [-c FILE] [--json] [--limit N] [--offset N] [--from S] [--rcpt R] [--symbol S]';
+const usage = 'sluice quarantine list|show ID|release ID|delete ID [-c FILE] [--json] [--limit N] [--offset N] [--from S] [--rcpt R] [--symbol S] [--learn]';
 
 export const quarantineCommand: Command = {
   summary: 'list, show, release or delete quarantined messages',
@@ -17,6 +17,7 @@ export const quarantineCommand: Command = {
     from: { type: 'string' },
     rcpt: { type: 'string' },
     symbol: { type: 'string' },
+    learn: { type: 'boolean', default: false },
   },
   async run(values, [action, id]) {
     if (!action || !['list', 'show', 'release', 'delete'].includes(action) || (action !== 'list' && !id)) {
@@ -66,10 +67,15 @@ const actions = {
     return 0;
   },
   async release(core: Core, v: Values, id: string) {
+    const held = await core.quarantine.get(id);
+    if (!held) return notFound(id);
     const outcome = await core.delivery.release(id);
     if (!outcome) return notFound(id);
-    core.log.info({ id, relayId: outcome.relayId, by: 'cli' }, 'quarantine release');
-    out(v.json ? JSON.stringify({ id, released: true, relayId: outcome.relayId }) : `${id} released (${outcome.relayId})`);
+    // The operator judged it good: with --learn or quarantine.learnOnRelease, Bayes learns it as ham.
+    const learned = Boolean((v.learn || core.config.quarantine.learnOnRelease) && core.learnHam);
+    if (learned) await core.learnHam!(held.raw);
+    core.log.info({ id, relayId: outcome.relayId, learned, by: 'cli' }, 'quarantine release');
+    out(v.json ? JSON.stringify({ id, released: true, relayId: outcome.relayId, learned }) : `${id} released (${outcome.relayId})${learned ? ', learned as ham' : ''}`);
     return 0;
   },
   async delete(core: Core, v: Values, id: string) {

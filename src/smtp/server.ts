@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/schema.ts';
-import type { Pipeline, ScanSession, StageOutcome } from '../scan/pipeline.ts';
+import type { Pipeline, ScanResult, ScanSession, StageOutcome } from '../scan/pipeline.ts';
 import type { Envelope, Verdict } from '../scan/types.ts';
 import type { Delivery, Outcome } from '../deliver/delivery.ts';
 import { newId } from '../util/ids.ts';
@@ -19,6 +19,8 @@ export interface SmtpGatewayOptions {
   log: Logger;
   /** Reverse lookups for smtp-server go through the gateway's DNS layer; absent: none are made. */
   reverse?: (ip: string) => Promise<string[]>;
+  /** Called with every completed scan, after the reply is decided (autolearn); must not throw. */
+  onVerdict?: (result: ScanResult) => void;
   /** Counts replies, connections and verdicts (the admin metrics); optional. */
   metrics?: SmtpMetrics;
 }
@@ -251,6 +253,7 @@ export class SmtpGateway {
       }
       const raw = Buffer.concat(chunks, size);
       const result = await txn.scan.finish(raw);
+      this.o.onVerdict?.(result);
       let outcome: Outcome;
       try {
         outcome = await this.o.delivery.act(

@@ -42,3 +42,30 @@ describe('message digest', () => {
     expect(messageDigest(a)).not.toBe(messageDigest(c));
   });
 });
+
+describe('trainer', () => {
+  it('learns raw messages as ham or spam, and autolearns only when told to', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { EmbeddedStore } = await import('../../src/store/embedded/index.ts');
+    const { bayesSettings } = await import('../../src/bayes/index.ts');
+    const { bayesTrainer } = await import('../../src/bayes/learner.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-trainer-'));
+    const store = new EmbeddedStore(dir);
+    try {
+      const config = parseConfig({ bayes: { autolearn: true } });
+      const trainer = bayesTrainer(store.bayes, config, bayesSettings(config));
+      const raw = Buffer.from('Message-ID: <t1@example.org>\r\nSubject: release me\r\n\r\nthis was a false positive after all\r\n');
+      expect(await trainer.learnSpam(raw)).toBe('learned');
+      expect(await trainer.learnHam(raw)).toBe('relearned');
+      const other = await parseMessage(Buffer.from('Message-ID: <t2@example.org>\r\nSubject: x\r\n\r\nbuy now\r\n'));
+      expect(await trainer.autolearn(other, verdict(20, [['DNSBL_ZEN_SBL', 15], ['BAYES_SPAM', 5]]))).toBe('spam');
+      expect(await trainer.autolearn(other, verdict(1, [['BAYES_SPAM', 1]]))).toBeNull();
+      expect((await store.bayes.stats())).toMatchObject({ learnedSpam: 1, learnedHam: 1 });
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -45,3 +45,14 @@ describe('config', () => {
     for (const key of Object.keys(configSchema.shape)) expect(doc).toMatch(new RegExp(`^${key}:`, 'm'));
   });
 });
+
+describe('documentation', () => {
+  it('the README lists every symbol with its default weight', async () => {
+    await import('../../src/checks/index.ts');
+    const { builtinSymbols } = await import('../../src/scan/symbols.ts');
+    const readme = readFileSync('README.md', 'utf8');
+    for (const [name, info] of Object.entries(builtinSymbols())) {
+      expect(readme).toContain(`| \`${name}\` | ${info.weight} |`);
+    }
+  });
+});

@@ -315,3 +315,17 @@ describe('transport', () => {
     await c.closed;
   });
 });
+
+describe('bayes in the gateway', () => {
+  it('autolearns spam when the other evidence agrees, and only once per message', async () => {
+    const g = await start({ checks: { bayes: true }, bayes: { autolearn: true } });
+    const spam = message({ subject: 'Cheap pills', body: `Buy now ${GTUBE}` });
+    await g.send({ raw: spam }).catch(() => null);
+    await g.send({ raw: spam }).catch(() => null);
+    await g.send({ raw: message({ subject: 'lunch?' }) });
+    await new Promise((r) => setTimeout(r, 200));
+    const stats = await g.gateway.core.store.bayes.stats();
+    expect(stats).toMatchObject({ learnedSpam: 1, learnedHam: 0 });
+    expect(g.verdicts().map((v) => v.action)).toEqual(['reject', 'reject', 'accept']);
+  });
+});

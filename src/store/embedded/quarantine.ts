@@ -22,6 +22,7 @@ export class SqliteQuarantineIndex implements QuarantineIndex {
         entry TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS quarantine_time ON quarantine (time);
+      CREATE INDEX IF NOT EXISTS quarantine_sender ON quarantine (mail_from, time);
     `);
     this.insert = db.prepare(
       'INSERT OR REPLACE INTO quarantine (id, time, mail_from, rcpt, symbols, score, entry) VALUES (?, ?, ?, ?, ?, ?, ?)',
