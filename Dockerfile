@@ -19,4 +19,5 @@ VOLUME ["/var/lib/sluice"]
 EXPOSE 2525 8025
 # SIGTERM reaches node directly (exec form): in-flight transactions finish before the container stops.
 STOPSIGNAL SIGTERM
-CMD ["node", "bin/sluice.js", "serve", "-c", "/app/config/sluice.yaml"]
+# A smaller young generation keeps the resident size of a busy gateway down (as `npm start` does).
+CMD ["node", "--max-semi-space-size=8", "bin/sluice.js", "serve", "-c", "/app/config/sluice.yaml"]

@@ -94,7 +94,9 @@ async function main(): Promise<void> {
     if (TRAIN > 0) await learn(config, dir, train);
     // BENCH_PROFILE=DIR writes a CPU profile of the gateway there.
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    // The gateway runs with the Node flags of `npm start` (or BENCH_NODE_FLAGS), as users run it.
+    const startFlags = /node (.*?)bin\/sluice\.js/.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)?.[1] ?? '';
+    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? startFlags).split(' ').filter(Boolean);
     const gw = await startChild([...profile, ...nodeFlags, 'bin/sluice.js', 'serve', '-c', config]);
     const gwResults = await measure(gw.port, messages);
     const gwRss = peakRssMb(gw.child.pid!);

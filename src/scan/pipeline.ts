@@ -47,14 +47,17 @@ export class Pipeline {
     return outcome;
   }
 
-  /** Starts the scan of one transaction. `connect` is the connection's connect-stage outcome, shared by its transactions. */
+  /**
+   * Starts the scan of one transaction. `log` must already carry the transaction id (`tid`); checks log through it.
+   * `connect` is the connection's connect-stage outcome, shared by its transactions.
+   */
   begin(tid: string, envelope: Envelope, log: Logger = this.options.log, connect?: Promise<StageOutcome>): ScanSession {
     return new ScanSession(this, tid, envelope, log, connect);
   }
 
   /** The whole pipeline on one message without sockets: the tests' and `sluice check`'s entry point. */
   async scan(envelope: Envelope, raw: Buffer, tid = 'scan'): Promise<ScanResult> {
-    const session = this.begin(tid, envelope);
+    const session = this.begin(tid, envelope, this.options.log.child({ tid }));
     session.start('connect');
     session.start('mail');
     return session.finish(raw);
@@ -78,7 +81,7 @@ export class Pipeline {
       into.push(...(await Promise.race([check.run(checkCtx), expired])));
       ok = true;
     } catch (err) {
-      ctx.log.warn({ tid: ctx.tid, check: check.name, err: (err as Error).message }, 'check failed');
+      ctx.log.warn({ check: check.name, err: (err as Error).message }, 'check failed');
       into.push({ name: errorSymbol(check.family), detail: check.name });
     } finally {
       clearTimeout(timer);
@@ -116,7 +119,7 @@ export class ScanSession {
 
   async finish(raw: Buffer): Promise<ScanResult> {
     const message = await parseMessage(raw);
-    if (message.parseError) this.log.warn({ tid: this.tid, err: message.parseError }, 'message could not be parsed');
+    if (message.parseError) this.log.warn({ err: message.parseError }, 'message could not be parsed');
     const data = this.pipeline.runStage('data', this.tid, this.envelope, this.log, this.controller.signal, message);
     const outcomes = await Promise.all([...this.stages, data]);
     return {

@@ -44,6 +44,7 @@ export interface ScanContext {
   message?: MessageContent;
   /** Aborted when the check's time is up or the client went away. */
   signal: AbortSignal;
+  /** Carries the transaction id (`tid`) and client; checks add only what they saw. */
   log: Logger;
   /** RFC 8601 method results (`spf=pass smtp.mailfrom=…`) that checks contribute for our Authentication-Results. */
   authResults: string[];

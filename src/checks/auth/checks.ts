@@ -26,7 +26,7 @@ export function dkimCheck(deps: AuthDeps): Check {
         ctx.authResults.push(sig.authResult);
         hits.push({ name: `DKIM_${sig.result.toUpperCase()}`, detail: sig.domain || undefined });
         if (sig.result === 'permerror' || sig.result === 'temperror') {
-          ctx.log.info({ tid: ctx.tid, domain: sig.domain, selector: sig.selector, result: sig.authResult }, `DKIM ${sig.result}`);
+          ctx.log.info({ domain: sig.domain, selector: sig.selector, result: sig.authResult }, `DKIM ${sig.result}`);
         }
       }
       return hits;
@@ -56,12 +56,12 @@ export function dmarcCheck(deps: AuthDeps): Check {
       const { dmarc } = await evaluation(deps, ctx);
       ctx.authResults.push(dmarc.authResult);
       if (dmarc.result === 'permerror' || dmarc.result === 'temperror') {
-        ctx.log.info({ tid: ctx.tid, domain: dmarc.domain, result: dmarc.authResult }, `DMARC ${dmarc.result}`);
+        ctx.log.info({ domain: dmarc.domain, result: dmarc.authResult }, `DMARC ${dmarc.result}`);
       }
       const hits: SymbolHit[] = [{ name: `DMARC_${dmarc.result.toUpperCase()}`, detail: dmarc.domain }];
       if (dmarc.arcOverride) {
         hits.push({ name: 'DMARC_ARC_OVERRIDE', detail: `${dmarc.domain} via ${dmarc.arcOverride}` });
-        ctx.log.info({ tid: ctx.tid, domain: dmarc.domain, sealer: dmarc.arcOverride }, 'DMARC policy not applied: trusted ARC sealer vouched');
+        ctx.log.info({ domain: dmarc.domain, sealer: dmarc.arcOverride }, 'DMARC policy not applied: trusted ARC sealer vouched');
       } else if (dmarc.policy === 'reject') {
         hits.push({ name: 'DMARC_POLICY_REJECT', detail: dmarc.domain });
       } else if (dmarc.policy === 'quarantine') {

@@ -57,7 +57,7 @@ export function spfCheck(deps: AuthDeps): Check {
       const outcome = await evaluateSpf(deps, ctx.envelope, ctx.signal);
       ctx.authResults.push(outcome.authResult);
       if (outcome.result === 'permerror' || outcome.result === 'temperror') {
-        ctx.log.info({ tid: ctx.tid, domain: outcome.domain, result: outcome.authResult }, `SPF ${outcome.result}`);
+        ctx.log.info({ domain: outcome.domain, result: outcome.authResult }, `SPF ${outcome.result}`);
       }
       return [{ name: `SPF_${outcome.result.toUpperCase()}`, detail: outcome.domain || undefined }];
     },
