@@ -1,10 +1,9 @@
 // The CLI as a user runs it: a child process on the project's Node, with real files.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runSluice } from '../helpers/cli.ts';
 import { pino } from 'pino';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import { GTUBE, message } from '../helpers/gateway.ts';
@@ -12,15 +11,7 @@ import { EmbeddedStore } from '../../src/store/embedded/index.ts';
 import { Quarantine } from '../../src/quarantine/quarantine.ts';
 import { newId } from '../../src/util/ids.ts';
 
-const run = async (...args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/sluice.js', ...args], { timeout: 20000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
+const run = runSluice;
 
 let dir: string;
 let sink: Sink;

@@ -1,20 +1,11 @@
 // `sluice learn` and `sluice bayes stats` as a user runs them: a child process with real files.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runSluice } from '../helpers/cli.ts';
 
-const run = async (...args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/sluice.js', ...args], { timeout: 20000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
+const run = runSluice;
 
 const stats = async (configFile: string) => JSON.parse((await run('bayes', 'stats', '-c', configFile, '--json')).stdout) as { learnedSpam: number; learnedHam: number; tokens: number };
 
