@@ -4,7 +4,7 @@ import type { Envelope, Verdict } from '../scan/types.ts';
 import type { Quarantine } from '../quarantine/quarantine.ts';
 import type { QuarantineEntry } from '../store/types.ts';
 import { SmtpError, replies } from '../smtp/replies.ts';
-import { authenticationResults, receivedField, rewriteHeaders, spamHeaders, splitMessage, fieldName } from './headers.ts';
+import { authenticationResults, fieldName, joinMessage, receivedField, rewriteHeaders, spamHeaders, splitMessage } from './headers.ts';
 import { buildDsn } from './dsn.ts';
 import type { Relay } from './relay.ts';
 
@@ -73,11 +73,11 @@ export class Delivery {
   async release(id: string): Promise<Outcome | null> {
     const held = await this.o.quarantine.get(id);
     if (!held) return null;
-    // The operator judged it good: our verdict fields would file it as spam downstream.
+    // The operator judged it good: our verdict fields would file it as spam downstream. Our trace and
+    // Authentication-Results stay (forged ones were removed when the message arrived).
     const m = splitMessage(held.raw);
-    m.fields = m.fields.filter((f) => !fieldName(f).startsWith('x-spam-'));
-    m.fields.unshift(`X-Sluice-Released: ${new Date().toISOString()}`);
-    const raw = rewriteHeaders(Buffer.concat([Buffer.from(m.fields.join(m.eol) + m.eol + m.eol, 'latin1'), m.body]), this.o.hostname, []);
+    m.fields = [`X-Sluice-Released: ${new Date().toISOString()}`, ...m.fields.filter((f) => !fieldName(f).startsWith('x-spam-'))];
+    const raw = joinMessage(m);
     const t: Transaction = {
       tid: id,
       envelope: { clientIp: held.entry.clientIp, helo: held.entry.helo, mailFrom: held.entry.mailFrom, rcptTo: held.entry.rcptTo },

@@ -115,6 +115,10 @@ describe('quarantine', () => {
     const [m] = await g.sink.waitFor(1);
     expect(m.to).toEqual(['user@example.net']);
     expect(header(m.raw, 'X-Spam-Flag')).toEqual([]);
+    expect(header(m.raw, 'X-Spam-Status')).toEqual([]);
+    expect(header(m.raw, 'X-Sluice-Released')).toHaveLength(1);
+    expect(header(m.raw, 'Authentication-Results')).toEqual(['mx.test.example; none']);
+    expect(header(m.raw, 'Received')[0]).toMatch(/by mx\.test\.example \(Sluice\)/);
     expect(header(m.raw, 'Subject')).toEqual(['Held one']);
     expect((await g.gateway.core.quarantine.list({ limit: 10 })).total).toBe(0);
     expect(readdirSync(g.config.quarantine.dir)).toEqual([]);
