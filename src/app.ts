@@ -126,7 +126,7 @@ export async function startGateway(config: Readonly<Config>, log: Logger): Promi
     }
   }
   const purge = () => core.quarantine.purge().catch((err: Error) => log.error({ err: err.message }, 'quarantine purge failed'));
-  void purge();
+  void core.quarantine.recover().catch((err: Error) => log.error({ err: err.message }, 'quarantine recovery failed')).then(purge);
   const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS).unref();
   let stopped: Promise<void> | undefined;
   return {

@@ -1,7 +1,7 @@
 // The quarantine: each held message is a file pair under `quarantine.dir` (<id>.eml, <id>.json),
 // written durably before the sender hears 250; the store indexes them for listing and search.
 import { mkdirSync } from 'node:fs';
-import { readFile, unlink } from 'node:fs/promises';
+import { readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { QuarantineEntry, QuarantineIndex, QuarantineQuery } from '../store/types.ts';
@@ -76,6 +76,30 @@ export class Quarantine {
     }
     if (purged) this.log.info({ purged }, 'quarantine purged expired messages');
     return purged;
+  }
+
+  /**
+   * Repairs what a crash in the middle of `hold` can leave: a complete file pair missing from the index is
+   * indexed (its sender already heard 250); a message without metadata, or a temp file, is removed (its
+   * sender did not hear 250 and retries). Returns how many entries were re-indexed.
+   */
+  async recover(): Promise<number> {
+    const names = await readdir(this.dir);
+    const present = new Set(names);
+    let reindexed = 0;
+    for (const name of names) {
+      const [id, ext] = name.split('.', 2);
+      if (name.includes('.tmp-')) {
+        await unlink(join(this.dir, name)).catch(() => {});
+      } else if (ext === 'json' && isValidId(id) && present.has(`${id}.eml`) && !(await this.index.get(id))) {
+        await this.index.add(JSON.parse(await readFile(join(this.dir, name), 'utf8')) as QuarantineEntry);
+        reindexed++;
+      } else if (ext === 'eml' && isValidId(id) && !present.has(`${id}.json`)) {
+        await unlink(join(this.dir, name)).catch(() => {});
+      }
+    }
+    if (reindexed) this.log.warn({ reindexed }, 'quarantine entries missing from the index were re-indexed');
+    return reindexed;
   }
 
   private path(id: string, ext: 'eml' | 'json'): string {
