@@ -79,6 +79,9 @@ const CASES: { name: string; query: Omit<QuarantineQuery, 'limit'> }[] = [
   { name: 'recipient filter', query: { recipient: 'user42@example.net' } },
   { name: 'symbol filter', query: { symbol: 'DMARC_FAIL' } },
   { name: 'minScore 10.5', query: { minScore: 10.5 } },
+  // Two broad filters: the total needs the whole intersection.
+  { name: 'symbol + minScore 10.5', query: { symbol: 'DMARC_FAIL', minScore: 10.5 } },
+  { name: 'minScore, offset 20,000', query: { minScore: 10.5, offset: 20_000 } },
 ];
 
 function toParams(q: Omit<QuarantineQuery, 'limit'>): string {

@@ -3,14 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { pino } from 'pino';
+import { Quarantine } from '../../src/quarantine/quarantine.ts';
 import { EmbeddedStore } from '../../src/store/embedded/index.ts';
 import { RedisStore } from '../../src/store/redis/index.ts';
-import type { QuarantineEntry, Store } from '../../src/store/types.ts';
+import type { QuarantineEntry, QuarantineQuery, Store } from '../../src/store/types.ts';
 
 interface Backend {
   name: string;
   open(): Promise<Store>;
   cleanup(): void;
+  /** Quarantine keys left in the store besides those of `ids` (Redis: index entries of removed entries). */
+  leftovers(store: Store): Promise<string[]>;
 }
 
 const dirs: string[] = [];
@@ -25,6 +29,10 @@ const backends: Backend[] = [
     cleanup() {
       for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     },
+    // One table: a removed row takes its index entries with it.
+    async leftovers() {
+      return [];
+    },
   },
   {
     name: 'redis',
@@ -33,6 +41,29 @@ const backends: Backend[] = [
       return RedisStore.open({ url: inject('redisUrl'), prefix: `test:${process.pid}:${Math.random().toString(36).slice(2)}:` });
     },
     cleanup() {},
+    // Every index member must be an entry that has that sender, recipient, symbol (no orphans, nothing
+    // stale from a replaced version), and every entry in the time index.
+    async leftovers(store) {
+      const { client, keys } = store as RedisStore;
+      const found: string[] = [];
+      for (const key of await client.keys(keys.quarantinePattern)) {
+        if (key === keys.quarantineIndexed) continue;
+        if (key.startsWith(keys.quarantineEntry(''))) {
+          if ((await client.zscore(keys.quarantineByTime, key.slice(keys.quarantineEntry('').length))) === null) found.push(`${key} unindexed`);
+          continue;
+        }
+        for (const id of await client.zrange(key, '0', '-1')) {
+          const json = await client.get(keys.quarantineEntry(id));
+          const e = json ? (JSON.parse(json) as QuarantineEntry) : null;
+          const own = e && [
+            keys.quarantineByTime, keys.quarantineByScore, keys.quarantineBySender(e.mailFrom),
+            ...e.rcptTo.map((r) => keys.quarantineByRecipient(r)), ...e.symbols.map((sym) => keys.quarantineBySymbol(sym.name)),
+          ];
+          if (!own?.includes(key)) found.push(`${key} ${id}`);
+        }
+      }
+      return found;
+    },
   },
 ];
 
@@ -164,5 +195,145 @@ for (const backend of backends) {
         expect((await store.quarantine.list({ limit: 10 })).total).toBe(3);
       });
     });
+
+    describe('quarantine filters', () => {
+      // A store of its own: these tests remove entries and check what is left.
+      let own: Store;
+      const all = sample();
+      beforeAll(async () => {
+        own = await backend.open();
+        for (const e of all) await own.quarantine.add(e);
+      });
+      afterAll(async () => { await own.close(); });
+
+      it('answers every filter and combination like a scan of all entries, with exact totals and paging', async () => {
+        // Redis: each query through the client-side checks only, the server-side intersection only, and as chosen.
+        const variants = backend.name === 'redis' ? [Infinity, 0, 2000] : [undefined];
+        for (const serverSideAbove of variants) {
+          if (serverSideAbove !== undefined) (own as RedisStore).quarantine.serverSideAbove = serverSideAbove;
+          for (const query of queries()) {
+            const want = reference(all, query);
+            const got = await own.quarantine.list(query);
+            expect({ serverSideAbove, query, total: got.total, ids: got.entries.map((e) => e.id) }).toEqual({ serverSideAbove, query, ...want });
+          }
+        }
+      });
+
+      it('pages through a filter without gaps or repeats', async () => {
+        for (const filter of [{ symbol: 'SPF_FAIL' }, { minScore: 8 }, { symbol: 'RDNS_NONE', minScore: 6 }, { recipient: 'u1@example.net', since: 50_000 }]) {
+          const seen: string[] = [];
+          let total = -1;
+          for (let offset = 0; ; offset += 7) {
+            const page = await own.quarantine.list({ ...filter, limit: 7, offset });
+            total = page.total;
+            if (!page.entries.length) break;
+            seen.push(...page.entries.map((e) => e.id));
+          }
+          expect(seen).toEqual(reference(all, { ...filter, limit: 1000 }).ids);
+          expect(seen.length).toBe(total);
+        }
+      });
+
+      it('treats empty filters as none and matches sender and recipient in any case', async () => {
+        expect((await own.quarantine.list({ limit: 1, sender: '', recipient: '', symbol: '' })).total).toBe(all.length);
+        const upper = await own.quarantine.list({ limit: 100, sender: 'S3@SPAM.EXAMPLE', recipient: 'U2@Example.NET' });
+        expect(upper.entries.map((e) => e.id)).toEqual(reference(all, { limit: 100, sender: 's3@spam.example', recipient: 'u2@example.net' }).ids);
+        expect(upper.total).toBeGreaterThan(0);
+        expect((await own.quarantine.list({ limit: 1, symbol: 'spf_fail' })).total).toBe(0);
+        expect((await own.quarantine.list({ limit: 1, sender: 'nobody@example.org' })).total).toBe(0);
+      });
+
+      it('moves a replaced entry to its new sender, recipients, symbols and score', async () => {
+        const before = all[10];
+        const after = { ...before, mailFrom: 'moved@example.org', rcptTo: ['new@example.net'], symbols: [{ name: 'MOVED', score: 1 }], score: 1 };
+        await own.quarantine.add(after);
+        const list = (q: Omit<QuarantineQuery, 'limit'>) => own.quarantine.list({ limit: 1000, ...q });
+        expect((await list({ sender: 'moved@example.org' })).entries.map((e) => e.id)).toEqual([before.id]);
+        expect((await list({ symbol: 'MOVED', recipient: 'new@example.net' })).total).toBe(1);
+        expect((await list({ sender: before.mailFrom })).entries.map((e) => e.id)).not.toContain(before.id);
+        expect((await list({ minScore: before.score })).entries.map((e) => e.id)).not.toContain(before.id);
+        for (const s of before.symbols) expect((await list({ symbol: s.name })).entries.map((e) => e.id)).not.toContain(before.id);
+        expect(await backend.leftovers(own)).toEqual([]);
+        await own.quarantine.add(before);
+        expect((await list({ sender: 'moved@example.org' })).total).toBe(0);
+        expect(await backend.leftovers(own)).toEqual([]);
+      });
+
+      it('leaves no index entries behind after removal and purge', async () => {
+        const removed = all.filter((_, i) => i % 5 === 0);
+        for (const e of removed) expect(await own.quarantine.remove(e.id)).toBe(true);
+        const rest = all.filter((_, i) => i % 5 !== 0);
+        expect(await backend.leftovers(own)).toEqual([]);
+        for (const query of queries().slice(0, 40)) {
+          const got = await own.quarantine.list(query);
+          expect({ query, total: got.total, ids: got.entries.map((e) => e.id) }).toEqual({ query, ...reference(rest, query) });
+        }
+
+        // The purge path: everything older than the retention goes through olderThan and remove.
+        const dir = mkdtempSync(join(tmpdir(), 'sluice-purge-'));
+        try {
+          const quarantine = new Quarantine(dir, 1, own.quarantine, pino({ level: 'silent' }));
+          expect(await quarantine.purge(86_400_000 + 60_000)).toBe(rest.filter((e) => e.time < 60_000).length);
+          const kept = rest.filter((e) => e.time >= 60_000);
+          expect(await backend.leftovers(own)).toEqual([]);
+          expect((await own.quarantine.list({ limit: 1, symbol: 'SPF_FAIL' })).total).toBe(reference(kept, { limit: 1, symbol: 'SPF_FAIL' }).total);
+          expect(await quarantine.purge(86_400_000 + 1_000_000)).toBe(kept.length);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        expect((await own.quarantine.list({ limit: 1 })).total).toBe(0);
+        expect((await own.quarantine.list({ limit: 1, minScore: -100 })).total).toBe(0);
+        expect(await backend.leftovers(own)).toEqual([]);
+      });
+    });
   });
+}
+
+const SYMBOLS = ['BAYES_SPAM', 'SPF_FAIL', 'RDNS_NONE', 'DMARC_FAIL', 'GTUBE'];
+
+/** 240 entries over 120 s (some sharing a time), 7 senders, 5 recipients, 1–3 symbols, scores from -2 to 19. */
+function sample(): QuarantineEntry[] {
+  const out: QuarantineEntry[] = [];
+  for (let i = 0; i < 240; i++) {
+    const names = [...new Set([SYMBOLS[i % 4], SYMBOLS[(i * 3 + 1) % 5], ...(i % 4 ? [] : [SYMBOLS[(i * 7) % 5]])])];
+    const symbols = names.map((name, k) => ({ name, score: k ? 2.5 : ((i * 13) % 17) - 2 }));
+    // Ids as the gateway makes them (15 characters), which the purge insists on.
+    out.push(entry(`0000000000F${String(i).padStart(4, '0')}`, Math.floor(i / 2) * 1000 + (i % 3 ? 0 : 500), {
+      mailFrom: i % 11 === 0 ? '' : `${i % 2 ? 's' : 'S'}${i % 7}@spam.example`,
+      rcptTo: i % 6 === 0 ? [`u${i % 5}@example.net`, `U${(i + 1) % 5}@example.net`] : [`u${i % 5}@example.net`],
+      symbols,
+      score: symbols.reduce((sum, s) => sum + s.score, 0),
+    }));
+  }
+  return out;
+}
+
+/** Filters alone and combined, with and without a time range, at several offsets. */
+function queries(): QuarantineQuery[] {
+  const filters: Omit<QuarantineQuery, 'limit'>[] = [
+    {}, { sender: 's3@spam.example' }, { recipient: 'u1@example.net' }, { symbol: 'SPF_FAIL' }, { symbol: 'GTUBE' }, { symbol: 'NONE_SUCH' },
+    { minScore: 8 }, { minScore: 17 }, { minScore: -2 }, { minScore: 2.5 },
+    { sender: 's3@spam.example', symbol: 'SPF_FAIL' }, { recipient: 'u2@example.net', symbol: 'BAYES_SPAM' },
+    { sender: 's4@spam.example', recipient: 'u4@example.net' }, { recipient: 'u0@example.net', minScore: 10 },
+    { symbol: 'RDNS_NONE', minScore: 6 }, { symbol: 'DMARC_FAIL', minScore: 15 },
+    { sender: 's1@spam.example', recipient: 'u1@example.net', symbol: 'BAYES_SPAM', minScore: 0 },
+  ];
+  const times: Omit<QuarantineQuery, 'limit'>[] = [{}, { since: 30_000 }, { until: 90_500 }, { since: 20_500, until: 80_000 }];
+  const out: QuarantineQuery[] = [];
+  for (const f of filters) for (const t of times) for (const [offset, limit] of [[0, 10], [5, 3], [0, 0], [40, 50]]) out.push({ ...f, ...t, offset, limit });
+  return out;
+}
+
+/** What a list must answer: every entry checked, newest first, ties by id descending. */
+function reference(entries: QuarantineEntry[], q: QuarantineQuery): { total: number; ids: string[] } {
+  const matches = entries
+    .filter((e) =>
+      (q.since === undefined || e.time >= q.since) && (q.until === undefined || e.time < q.until) &&
+      (!q.sender || e.mailFrom.toLowerCase() === q.sender.toLowerCase()) &&
+      (!q.recipient || e.rcptTo.some((r) => r.toLowerCase() === q.recipient!.toLowerCase())) &&
+      (!q.symbol || e.symbols.some((s) => s.name === q.symbol)) &&
+      (q.minScore === undefined || e.score >= q.minScore))
+    .sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1));
+  const offset = q.offset ?? 0;
+  return { total: matches.length, ids: matches.slice(offset, offset + q.limit).map((e) => e.id) };
 }

@@ -18,9 +18,47 @@ describe('redis keys', () => {
   it('puts every key of a family in one Cluster slot with a hash tag, under the prefix', () => {
     const keys = new RedisKeys('pre:');
     for (const key of [keys.bayesLearned, keys.bayesLearnedSpam, keys.bayesLearnedHam, ...keys.bayesTokens(ids(1n, -1n))]) expect(key).toMatch(/^pre:\{bayes\}:/);
-    for (const key of [keys.quarantineByTime, keys.quarantineEntry('abc')]) expect(key).toMatch(/^pre:\{quarantine\}:/);
+    for (const key of [
+      keys.quarantineByTime, keys.quarantineByScore, keys.quarantineIndexed, keys.quarantineEntry('abc'),
+      keys.quarantineBySender('A@x'), keys.quarantineByRecipient('b@x'), keys.quarantineBySymbol('GTUBE'),
+    ]) expect(key).toMatch(/^pre:\{quarantine\}:/);
+    expect(keys.quarantineBySender('A@Example.org')).toBe(keys.quarantineBySender('a@example.org'));
     const [one, minusOne] = keys.bayesTokens(ids(1n, -1n));
     expect(one).not.toBe(minusOne);
+  });
+});
+
+describe('redis quarantine indexes', () => {
+  it('indexes entries held before the filter indexes existed, once, when the store opens', async () => {
+    const prefix = `reindex:${process.pid}:`;
+    const keys = new RedisKeys(prefix);
+    const first = await RedisStore.open({ url: inject('redisUrl'), prefix });
+    const entry = (id: string, time: number, mailFrom: string) => ({
+      id, time, clientIp: '192.0.2.1', helo: 'x', mailFrom, rcptTo: ['User@example.net'], subject: 's', size: 1, score: 7,
+      action: 'quarantine' as const, symbols: [{ name: 'SPF_FAIL', score: 7 }],
+    });
+    try {
+      // What an older version wrote: the entry and the time index only.
+      await first.client.del(keys.quarantineIndexed);
+      for (const [id, time] of [['a', 1000], ['b', 2000]] as const) {
+        await first.client.set(keys.quarantineEntry(id), JSON.stringify(entry(id, time, `${id}@example.org`)));
+        await first.client.zadd(keys.quarantineByTime, time, id);
+      }
+      expect((await first.quarantine.list({ limit: 10, symbol: 'SPF_FAIL' })).total).toBe(0);
+      const second = await RedisStore.open({ url: inject('redisUrl'), prefix });
+      try {
+        const list = await second.quarantine.list({ limit: 10, recipient: 'user@example.net', minScore: 7 });
+        expect([list.total, list.entries.map((e) => e.id)]).toEqual([2, ['b', 'a']]);
+        expect((await second.quarantine.list({ limit: 10, sender: 'A@example.org' })).entries.map((e) => e.id)).toEqual(['a']);
+        expect(await second.quarantine.reindex()).toBe(0);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      const all = await first.client.keys(keys.quarantinePattern);
+      if (all.length) await first.client.del(...all);
+      await first.close();
+    }
   });
 });
 

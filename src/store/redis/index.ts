@@ -40,7 +40,15 @@ export class RedisStore implements Store {
       client.disconnect();
       throw err;
     }
-    return new RedisStore(client, options);
+    const store = new RedisStore(client, options);
+    try {
+      // Once per Redis: entries held before the filter indexes existed get indexed.
+      await store.quarantine.reindex();
+    } catch (err) {
+      client.disconnect();
+      throw err;
+    }
+    return store;
   }
 
   async ping(): Promise<void> {

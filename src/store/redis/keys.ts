@@ -11,8 +11,15 @@ export class RedisKeys {
   readonly bayesLearnedHam: string;
   /** Sorted set of quarantine ids by time (ms). */
   readonly quarantineByTime: string;
+  /** Sorted set of quarantine ids by score (for minScore). */
+  readonly quarantineByScore: string;
+  /** String: set once every entry is in the sender, recipient, symbol and score indexes. */
+  readonly quarantineIndexed: string;
   private readonly tokenPrefix: string;
   private readonly quarantineEntryPrefix: string;
+  private readonly quarantineSenderPrefix: string;
+  private readonly quarantineRecipientPrefix: string;
+  private readonly quarantineSymbolPrefix: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -22,6 +29,12 @@ export class RedisKeys {
     this.tokenPrefix = `${prefix}{bayes}:t:`;
     this.quarantineByTime = `${prefix}{quarantine}:time`;
     this.quarantineEntryPrefix = `${prefix}{quarantine}:e:`;
+    this.quarantineByScore = `${prefix}{quarantine}:score`;
+    this.quarantineIndexed = `${prefix}{quarantine}:indexed`;
+    // Each family has its own prefix, so a value containing ':' cannot collide with another family.
+    this.quarantineSenderPrefix = `${prefix}{quarantine}:from:`;
+    this.quarantineRecipientPrefix = `${prefix}{quarantine}:rcpt:`;
+    this.quarantineSymbolPrefix = `${prefix}{quarantine}:sym:`;
   }
 
   /** Integer per token: spam * 2^26 + ham, the messages of each class it was learned from. */
@@ -41,5 +54,30 @@ export class RedisKeys {
   /** String: one quarantine entry as JSON. */
   quarantineEntry(id: string): string {
     return this.quarantineEntryPrefix + id;
+  }
+
+  /** Sorted set of quarantine ids by time, per envelope sender (lower-cased, as the filter compares). */
+  quarantineBySender(sender: string): string {
+    return this.quarantineSenderPrefix + sender.toLowerCase();
+  }
+
+  /** Sorted set of quarantine ids by time, per recipient (lower-cased). */
+  quarantineByRecipient(recipient: string): string {
+    return this.quarantineRecipientPrefix + recipient.toLowerCase();
+  }
+
+  /** Sorted set of quarantine ids by time, per symbol (names are compared exactly). */
+  quarantineBySymbol(symbol: string): string {
+    return this.quarantineSymbolPrefix + symbol;
+  }
+
+  /** Sorted set that one list query builds and deletes within a script; unique per query. */
+  quarantineScratch(token: string): string {
+    return `${this.prefix}{quarantine}:tmp:${token}`;
+  }
+
+  /** Pattern that matches every quarantine key (tests check that nothing is left behind). */
+  get quarantinePattern(): string {
+    return `${this.prefix}{quarantine}:*`;
   }
 }
