@@ -33,6 +33,10 @@ const URL = /\b(?:https?:\/\/|www\.)([a-z0-9.-]+\.[a-z0-9]{1,})(?::\d+)?(\/[^\s"
 const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
 const HREF = /\b(?:href|src)\s*=\s*["']?\s*(?:https?:)?\/\/([a-z0-9.-]+)/gi;
 const MAX_WORD = 40;
+// Words longer than this that contain a digit (phone numbers, order and tracking codes, ids) are
+// rarely seen twice; their form (digits to 9, letters to a) is what recurs.
+const MAX_PLAIN_NUMBER = 6;
+const DIGIT = /\d/;
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'word' });
 
@@ -112,6 +116,10 @@ function emitWord(word: string, emit: (word: string) => void): void {
   }
   // Single Latin letters and digits are noise; a single CJK character is a word.
   if (word.length === 1 && word.charCodeAt(0) < 0x2e80) return;
+  if (word.length > MAX_PLAIN_NUMBER && DIGIT.test(word)) {
+    emit(`\u0000num:${word.replace(/\d/g, '9').replace(/\p{L}/gu, 'a')}`);
+    return;
+  }
   emit(word);
 }
 
@@ -294,9 +302,28 @@ function headerValue(parsed: ParsedMail, name: string): string {
 // Read by dedicated rules below, or unique per message (dates, ids) and so only noise.
 const GENERIC_HEADER_SKIP = new Set(['received', 'date', 'message-id', 'subject', 'from', 'reply-to', 'x-mailer', 'user-agent', 'content-type', 'delivery-date', 'references', 'in-reply-to']);
 
+// Headers the sender never wrote, not read at all: what the receiving side adds after delivery
+// (mailbox flags, earlier filters' verdicts, delivery addresses, re-sending dates). Learned from a
+// mailbox they teach the habits of a mail client or the verdicts of another filter, and a message
+// scanned over SMTP does not carry them (or carries forged ones).
+const RECEIVER_HEADER = /^(?:x-)?(?:status|flags|keywords|uidl?|imapbase|replied|forwarded|lines|content-length|xref)$|^x-(?:mozilla-status|evolution|gnus-|vm-)|^x-spam|^x-(?:virus|mailscanner|antispam|bogosity|pyzor|dcc-|spamcop|filtered-by|scanned-by|scanner|mime-autoconverted|converted-to-plain-text)|^(?:x-)?(?:original|resent)-date$|^x-originalarrivaltime$|^(?:x-)?envelope-to$|^delivered-to$/;
+// Mailing-list headers, not read either: a list spam reaches the list's members with the same list
+// headers as its ham, so they would vouch for the spam. Which lists mail came through still shows in
+// the Received path.
+const LIST_HEADER = /^(?:x-)?list-|^x-mailman-version$|^x-beenthere$|^x-loop$|^(?:x-)?mailing-list$|^mail-followup-to$/;
+
+const MAX_RECEIVED = 10;
+// Characters of one hop read for words; real hops are a few hundred.
+const MAX_HOP = 1000;
+const QUEUE_ID = /\bid\s+\S+/g;
+// The zone at the end of a date: a numeric offset or a zone name, maybe followed by a comment.
+// Looked for in the last 40 characters only, which bounds its cost on hostile headers.
+const ZONE = /([+-]\d{4}|\b[a-z]{2,4})\s*(?:\([^)]*\))?\s*$/;
+
 function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
   // Which headers are present: mailers and lists leave recognisable sets.
   for (const line of parsed.headerLines) {
+    if (RECEIVER_HEADER.test(line.key) || LIST_HEADER.test(line.key)) continue;
     sink.token(`h:${line.key}`);
     if (GENERIC_HEADER_SKIP.has(line.key)) continue;
     // Other headers: their words, prefixed by the header's name (as bogofilter does).
@@ -337,6 +364,9 @@ function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
   const dateLine = parsed.headerLines.find((l) => l.key === 'date')?.line ?? '';
   sink.token(`date:shape:${shapeOf(dateLine.slice(dateLine.indexOf(':') + 1).trim())}`);
   if (!date) sink.token('date:none');
+  // The time zone of the sender's clock: where (or through what software) the mail was written.
+  const dateZone = ZONE.exec(dateLine.slice(-40).toLowerCase());
+  if (dateZone) sink.token(`date:tz:${dateZone[1]}`);
 
   for (const name of ['x-mailer', 'user-agent']) {
     const value = normalizeText(headerValue(parsed, name));
@@ -345,11 +375,20 @@ function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
     splitWords(value, (w) => sink.token(`${name}:w:${w}`));
   }
 
-  // Received path hints: the hosts and protocols of each hop, and how many hops.
+  // Received path hints: the hosts and protocols of each hop, and how many hops. The whole chain:
+  // the first hops are our own servers, the last ones say where the mail came from.
   const received = parsed.headerLines.filter((l) => l.key === 'received');
   sink.token(`rcvd:count:${Math.min(received.length, 10)}`);
-  for (const line of received.slice(0, 6)) {
+  for (const line of received.slice(0, MAX_RECEIVED)) {
     const text = line.line.slice(line.line.indexOf(':') + 1).toLowerCase();
+    // The words of the hop (host names, software and versions, helo names) without its queue id and
+    // its date (after the last `;`): a date says when mail was collected, not what it is, so a model
+    // that learned dates would judge new mail by its age. Only the date's time zone is kept.
+    const semi = text.lastIndexOf(';');
+    const hop = (semi >= 0 ? text.slice(0, semi) : text).slice(0, MAX_HOP);
+    splitWords(normalizeText(hop.replace(QUEUE_ID, ' ')), (w) => sink.token(`rcvd:w:${w}`));
+    const zone = semi >= 0 ? ZONE.exec(text.slice(semi + 1).slice(-40)) : null;
+    if (zone) sink.token(`rcvd:tz:${zone[1]}`);
     for (const m of text.matchAll(/\b(from|by)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})/g)) domainTokens(sink, `rcvd:${m[1]}:`, m[2]);
     const proto = /\bwith\s+([a-z0-9-]+)/.exec(text);
     if (proto) sink.token(`rcvd:with:${proto[1]}`);

@@ -36,6 +36,10 @@ describe('words', () => {
   it('replaces very long runs by a length class', () => {
     expect(words('x'.repeat(100))).toEqual(['\u0000long:5']);
   });
+
+  it('keeps short numbers and reduces long ones with digits to their form', () => {
+    expect(words('call 2002 at 555-0123 or 18005551234, ref ab12cd34')).toEqual(['call', '2002', 'at', '\u0000num:999-9999', 'or', '\u0000num:99999999999', 'ref', '\u0000num:aa99aa99']);
+  });
 });
 
 describe('html', () => {
@@ -94,6 +98,39 @@ ${Buffer.from('本公司长期代开各地正规发票，税点优惠，欢迎�
 `);
     const tokens = tokenize(zh);
     expect(tokens.words).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe('header tokens', () => {
+  const header = `From: a@example.org
+Subject: hello there
+Content-Type: text/plain
+
+hello there my friend, how are you today
+`;
+  const ids = async (raw: string) => [...tokenize(await parse(raw)).ids];
+
+  it('does not read headers the receiving side adds: mailbox flags, other filters, list headers', async () => {
+    const plain = await ids(header);
+    const annotated = await ids(`X-Keywords: junk
+X-Status: RO
+X-Spam-Status: Yes, score=12
+Delivered-To: me@example.net
+List-Id: <friends.lists.example.net>
+X-Beenthere: friends@lists.example.net
+${header}`);
+    expect(annotated).toEqual(plain);
+  });
+
+  it('reads the Received path without its dates and queue ids, keeping the time zone', async () => {
+    const hop = (id: string, date: string) =>
+      `Received: from mx.sender.example (mx.sender.example [192.0.2.7]) by mail.example.org (Postfix) with ESMTP id ${id}; ${date}\n${header}`;
+    const a = await ids(hop('A1B2C3', 'Thu, 28 Nov 2002 06:09:37 -0800'));
+    const b = await ids(hop('Z9Y8X7', 'Mon, 3 Mar 2003 21:00:01 -0800'));
+    const c = await ids(hop('Z9Y8X7', 'Mon, 3 Mar 2003 21:00:01 +0900'));
+    expect(b).toEqual(a);
+    expect(c).not.toEqual(a);
+    expect(a.length).toBeGreaterThan((await ids(header)).length);
   });
 });
 
