@@ -110,7 +110,7 @@ export class Relay {
     const code = err.responseCode;
     this.log.warn({ ref, code, err: err.message, response: err.response }, 'downstream did not accept the message');
     if (code && code >= 500) return replies.downstreamRefused(code, err.response ?? err.message, ref);
-    if (code && code >= 400) return replies.downstreamDeferred(stripCode(err.response ?? err.message), ref);
+    if (code && code >= 400) return replies.downstreamDeferred(err.response ?? err.message, ref);
     if (err.code === 'ETIMEDOUT') return replies.downstreamTimeout(ref);
     return replies.downstreamUnavailable(ref);
   }
@@ -121,8 +121,4 @@ function failureKind(err: SendError): 'refused' | 'deferred' | 'timeout' | 'unav
   if (code && code >= 500) return 'refused';
   if (code && code >= 400) return 'deferred';
   return err.code === 'ETIMEDOUT' ? 'timeout' : 'unavailable';
-}
-
-function stripCode(text: string): string {
-  return text.replace(/^\d{3}[ -]/, '').replace(/^[245]\.\d{1,3}\.\d{1,3}\s*/, '').trim();
 }

@@ -143,9 +143,3 @@ export async function parseMessage(raw: Buffer): Promise<MessageContent> {
     return { raw, parsed: null, parseError: (err as Error).message };
   }
 }
-
-/** For content checks: the parsed message, or a throw that the pipeline turns into `<FAMILY>_ERROR`. */
-export function requireParsed(ctx: ScanContext): NonNullable<MessageContent['parsed']> {
-  if (!ctx.message?.parsed) throw new Error(ctx.message?.parseError ?? 'no parsed message');
-  return ctx.message.parsed;
-}

@@ -32,7 +32,7 @@ export const replies = {
   localError: (ref: string) => new SmtpError(451, '4.3.0', `Local error in processing, try again later (reference ${ref})`),
   downstreamUnavailable: (ref: string) => new SmtpError(451, '4.4.1', `Downstream server unavailable, try again later (reference ${ref})`),
   downstreamTimeout: (ref: string) => new SmtpError(451, '4.4.2', `Downstream server timed out, try again later (reference ${ref})`),
-  downstreamDeferred: (text: string, ref: string) => new SmtpError(451, '4.4.0', `Downstream deferred: ${text} (reference ${ref})`),
+  downstreamDeferred: (text: string, ref: string) => new SmtpError(451, '4.4.0', `Downstream deferred: ${stripEnhanced(text)} (reference ${ref})`),
   downstreamRefused: (code: number, text: string, ref: string) =>
     new SmtpError(code >= 500 && code < 600 ? code : 554, enhancedIn(text) ?? '5.0.0', `Downstream refused: ${stripEnhanced(text)} (reference ${ref})`),
 };
