@@ -2,6 +2,7 @@
 // (a) a bare relay built from the same parts (smtp-server → nodemailer pool → sink): the ceiling;
 // (b) the gateway (`sluice serve`) with every check on, DNS from a local server, Bayes trained.
 // Each server runs in its own process; the load comes from this one, one new connection per message.
+// BENCH_WORKERS=N runs the gateway with `checks.workers: N` (the data stage on N worker threads).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
       'dnsbl: { zones: [ { zone: bl.bench.test, codes: { "127.0.0.2": DNSBL_BENCH } } ] }',
       'uribl: { zones: [ { zone: dbl.bench.test, codes: { "127.0.1.2": URIBL_BENCH } } ] }',
       'log: { level: info }',
+      ...(process.env.BENCH_WORKERS ? [`checks: { workers: ${process.env.BENCH_WORKERS} }`] : []),
       // BENCH_CHECKS=off measures the gateway's own cost (parse, score, headers, log) without checks.
       ...(process.env.BENCH_CHECKS === 'off' ? ['checks: { auth: false, dnsbl: false, uribl: false, bayes: false, client: false }'] : []),
     ].join('\n'));

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import { buildChecks } from './checks/index.ts';
-import { Pipeline } from './scan/pipeline.ts';
+import { Pipeline, parseMessage, type ScanResult } from './scan/pipeline.ts';
 import type { ScoringPolicy } from './scan/scorer.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
@@ -16,7 +16,9 @@ import { reverseLookup } from './dns/reverse.ts';
 import { authForceRules, rejectTextFor as authRejectText } from './checks/auth/index.ts';
 import { Blocklists, allowlistForceRules, blocklistRejectText } from './checks/dnsbl/index.ts';
 import { bayesSettings } from './bayes/index.ts';
-import { bayesTrainer, type BayesTrainer } from './bayes/learner.ts';
+import { autolearnClass, bayesTrainer, type BayesTrainer } from './bayes/learner.ts';
+import { ScanWorkerPool } from './scan/worker-pool.ts';
+import { messageResolver } from './dns/budget.ts';
 // Loaded only by `serve`, so one-shot commands (check, quarantine) start faster.
 import type { Metrics } from './admin/metrics.ts';
 import type { AdminServer } from './admin/server.ts';
@@ -100,14 +102,18 @@ export async function startGateway(config: Readonly<Config>, log: Logger): Promi
   const { Metrics } = await import('./admin/metrics.ts');
   const metrics = new Metrics();
   const core = await buildCore(config, log, { metrics });
+  const trainer = config.bayes.autolearn ? core.trainer : undefined;
   const smtp = new SmtpGateway({ config, pipeline: core.pipeline, delivery: core.delivery, log, metrics, reverse: reverseLookup(core.dns),
-    onVerdict: core.trainer && config.bayes.autolearn ? (result) => void core.trainer!.autolearn(result.message, result.verdict) : undefined,
+    onVerdict: trainer ? (result) => void autolearnFrom(result, trainer, config) : undefined,
   });
   let address;
+  let workers: ScanWorkerPool | undefined;
   try {
     await core.blocklists.start(); // the first self-test of each zone, bounded by dns.timeoutMs
+    if (config.checks.workers > 0) workers = await startWorkers(core, config, log, metrics);
     address = await smtp.listen();
   } catch (err) {
+    await workers?.close();
     await core.close();
     throw err;
   }
@@ -140,10 +146,36 @@ export async function startGateway(config: Readonly<Config>, log: Logger): Promi
         clearInterval(purgeTimer);
         await admin?.close();
         await smtp.close();
+        await workers?.close();
         await core.close();
         log.info('stopped');
       })();
       return stopped;
     },
   };
+}
+
+async function startWorkers(core: Core, config: Readonly<Config>, log: Logger, metrics: Metrics): Promise<ScanWorkerPool> {
+  const pool = await ScanWorkerPool.start({
+    config,
+    size: config.checks.workers,
+    log,
+    // Checks run concurrently under their own limits; only a thread stuck far beyond them is replaced.
+    stuckAfterMs: 3 * config.checks.timeoutMs,
+    context: (envelope) => ({
+      dnsUsed: messageResolver(core.dns, envelope, config.dns.maxQueriesPerMessage).used,
+      disabledZones: core.blocklists.disabledZones(),
+    }),
+    onCheckTiming: (name, seconds, ok) => metrics.check(name, seconds, ok),
+  });
+  core.pipeline.remote = pool;
+  metrics.trackDns(pool);
+  log.info({ workers: pool.size }, 'scan workers started');
+  return pool;
+}
+
+/** Autolearn after a verdict; a message scanned on a worker thread is parsed again only when it is learned. */
+async function autolearnFrom(result: ScanResult, trainer: BayesTrainer, config: Readonly<Config>): Promise<void> {
+  if (!autolearnClass(result.verdict, config)) return;
+  await trainer.autolearn(result.message ?? (await parseMessage(result.raw)), result.verdict);
 }

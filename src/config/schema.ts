@@ -89,6 +89,11 @@ const checks = z.strictObject({
   client: z.boolean().default(true),
   /** Time limit of one check; a check that takes longer reports `<FAMILY>_ERROR`. */
   timeoutMs: positiveInt.default(10_000),
+  /**
+   * Worker threads for the data stage (MIME parsing, DKIM/ARC/DMARC, URI lists, Bayes); 0 runs it on the
+   * main thread. Each thread costs memory (its own copy of the checks, DNS cache and store connection).
+   */
+  workers: z.number().int().min(0).max(64).default(0),
 }).prefault({});
 
 const actions = z.strictObject({

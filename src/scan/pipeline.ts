@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Check, Envelope, MessageContent, ScanContext, Stage, SymbolHit, Verdict } from './types.ts';
 import { score, type ScoringPolicy } from './scorer.ts';
 import { errorSymbol } from './symbols.ts';
+import type { RemoteDataStage } from './worker-pool.ts';
 
 export interface PipelineOptions {
   checks: readonly Check[];
@@ -26,14 +27,30 @@ export interface ScanResult {
   verdict: Verdict;
   /** Method results for our Authentication-Results header. */
   authResults: string[];
-  message: MessageContent;
+  raw: Buffer;
+  /** The parsed message; absent when the data stage ran on a worker thread. */
+  message?: MessageContent;
 }
 
 export class Pipeline {
   readonly options: PipelineOptions;
+  /** Set by the gateway when `checks.workers` > 0: the data stage then runs on worker threads. */
+  remote?: RemoteDataStage;
 
   constructor(options: PipelineOptions) {
     this.options = options;
+  }
+
+  /** The data stage on a worker thread; if the worker fails, every data-stage family reports `<FAMILY>_ERROR`. */
+  async runRemoteData(remote: RemoteDataStage, tid: string, envelope: Envelope, raw: Buffer, log: Logger, signal: AbortSignal): Promise<StageOutcome> {
+    try {
+      const reply = await remote.run(tid, envelope, raw, signal);
+      return { hits: reply.hits, authResults: reply.authResults };
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'data stage failed on its worker thread');
+      const families = new Set(this.options.checks.filter((c) => c.stage === 'data').map((c) => c.family));
+      return { hits: [...families].map((family) => ({ name: errorSymbol(family), detail: 'scan worker' })), authResults: [] };
+    }
   }
 
   /**
@@ -118,13 +135,21 @@ export class ScanSession {
   }
 
   async finish(raw: Buffer): Promise<ScanResult> {
-    const message = await parseMessage(raw);
-    if (message.parseError) this.log.warn({ err: message.parseError }, 'message could not be parsed');
-    const data = this.pipeline.runStage('data', this.tid, this.envelope, this.log, this.controller.signal, message);
+    const { remote } = this.pipeline;
+    let message: MessageContent | undefined;
+    let data: Promise<StageOutcome>;
+    if (remote) {
+      data = this.pipeline.runRemoteData(remote, this.tid, this.envelope, raw, this.log, this.controller.signal);
+    } else {
+      message = await parseMessage(raw);
+      if (message.parseError) this.log.warn({ err: message.parseError }, 'message could not be parsed');
+      data = this.pipeline.runStage('data', this.tid, this.envelope, this.log, this.controller.signal, message);
+    }
     const outcomes = await Promise.all([...this.stages, data]);
     return {
       verdict: score(outcomes.flatMap((o) => o.hits), this.pipeline.options.policy),
       authResults: outcomes.flatMap((o) => o.authResults),
+      raw,
       message,
     };
   }

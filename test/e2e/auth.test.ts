@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { message, rsaKey, sign, type TestKey } from '../helpers/dkim.ts';
+import { authZone, message, rsaKey, sign, type TestKey } from '../helpers/dkim.ts';
 
 const DOMAIN = 'auth.example';
 const AUTHSERV = 'mx.test.example';
@@ -16,13 +16,7 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   key = rsaKey();
-  dns = await startDnsServer({
-    zone: {
-      [DOMAIN]: { TXT: ['v=spf1 ip4:127.0.0.1 -all'] },
-      [`sel._domainkey.${DOMAIN}`]: { TXT: [key.record] },
-      [`_dmarc.${DOMAIN}`]: { TXT: ['v=DMARC1; p=reject'] },
-    },
-  });
+  dns = await startDnsServer({ zone: authZone(DOMAIN, key) });
   gw = await startTestGateway({
     dns: { servers: [dns.address], timeoutMs: 500 },
     checks: { auth: true, dnsbl: false, uribl: false, bayes: false, client: false },

@@ -41,3 +41,12 @@ export async function arcSeal(raw: Buffer, domain: string, selector: string, key
   const headers = await sealMessage(raw, { signingDomain: domain, selector, privateKey: key.privateKey, authResults, cv });
   return Buffer.concat([headers, raw]);
 }
+
+/** DNS records of a sending domain for end-to-end tests: SPF allows 127.0.0.1 only, DKIM selector `sel`, DMARC p=reject. */
+export function authZone(domain: string, key: TestKey): Record<string, { TXT: string[] }> {
+  return {
+    [domain]: { TXT: ['v=spf1 ip4:127.0.0.1 -all'] },
+    [`sel._domainkey.${domain}`]: { TXT: [key.record] },
+    [`_dmarc.${domain}`]: { TXT: ['v=DMARC1; p=reject'] },
+  };
+}

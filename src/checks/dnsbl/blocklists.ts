@@ -65,6 +65,17 @@ export class Blocklists {
     await Promise.all([this.ipHealth.testAll(), this.domainHealth.testAll()]);
   }
 
+  /** Zones switched off by their self-test, of both kinds. */
+  disabledZones(): string[] {
+    return [...this.ipHealth.disabledZones(), ...this.domainHealth.disabledZones()];
+  }
+
+  /** Mirrors the self-test findings of the gateway's own instance (in a scan worker thread). */
+  adoptDisabled(zones: readonly string[]): void {
+    this.ipHealth.adoptDisabled(zones);
+    this.domainHealth.adoptDisabled(zones);
+  }
+
   /** Client addresses in the IP lists that currently pass their self-test. */
   lookupIps(items: readonly LookupItem[], ctx: ScanContext): Promise<SymbolHit[]> {
     return this.lookup(items, this.enabledIpZones(), 'DNSBL', ctx);

@@ -57,6 +57,17 @@ export class ZoneHealth {
     return zones.filter((z) => !this.disabled.has(z));
   }
 
+  /** Zones (by zone name) that failed their last self-test: what a scan worker thread must also skip. */
+  disabledZones(): string[] {
+    return [...this.disabled].map((z) => z.zone);
+  }
+
+  /** Takes over another instance's findings (a scan worker thread runs no self-tests of its own). */
+  adoptDisabled(zones: readonly string[]): void {
+    this.disabled.clear();
+    for (const zone of this.options.zones) if (zones.includes(zone.zone)) this.disabled.add(zone);
+  }
+
   /** One test round over all zones, concurrently; exposed so tests need not wait for the timer. */
   testAll(): Promise<void> {
     this.round ??= Promise.all(this.options.zones.map((z) => this.testAndApply(z))).then(() => {
