@@ -1,5 +1,10 @@
 // Robinson's per-token probabilities combined by Fisher's inverse chi-square (as in bogofilter and
 // SpamAssassin), kept in log space so that strong evidence stays ordered instead of rounding to 1.
+// Header and body evidence are tested apart and their log-odds added: two views of the message whose
+// tokens are correlated within a view far more than across, so neither crowds the other out of the
+// selected tokens and many correlated tokens of one view do not pass for independent proof.
+
+import { TOKEN_HEADER } from './tokenizer.ts';
 
 export interface ClassifierOptions {
   /** Nothing is said until each class has this many learned messages. */
@@ -12,8 +17,10 @@ export interface ClassifierOptions {
   unknownProbability: number;
   /** Tokens whose probability lies within this distance of 0.5 are ignored as uninformative. */
   minDeviation: number;
-  /** At most this many tokens, the furthest from 0.5, take part: long messages would otherwise drown in mild words. */
+  /** At most this many tokens of each view (header, body), the furthest from 0.5, take part: long messages would otherwise drown in mild words. */
   maxTokens: number;
+  /** Header and body tokens combined by separate tests (needs the token kinds); off pools them in one. */
+  separateHeaders: boolean;
   /**
    * Weight of log(H/S) added to logit(I) in the certainty. Robinson's I puts a message whose tokens are
    * both very spammy and very hammy at 0.5; this small term still orders such messages by which side is stronger.
@@ -34,7 +41,8 @@ export const DEFAULT_CLASSIFIER_OPTIONS: ClassifierOptions = {
   strength: 0.1,
   unknownProbability: 0.5,
   minDeviation: 0.45,
-  maxTokens: 300,
+  maxTokens: 200,
+  separateHeaders: true,
   tailWeight: 0.02,
   spamFullCertainty: 2,
   spamMaxFactor: 1.5,
@@ -50,9 +58,9 @@ export type Classification =
   | { kind: 'skipped'; reason: 'not-enough-learned' | 'too-few-words' | 'no-evidence' }
   | {
       kind: 'scored';
-      /** Robinson's indicator I in [0, 1]: above 0.5 spam. */
+      /** Robinson's indicator I in [0, 1] (of header and body together: their log-odds added): above 0.5 spam. */
       probability: number;
-      /** About log10 of the odds of spam (logit of I, plus a little of log(H/S)): positive spam, negative ham, unbounded. */
+      /** About log10 of the odds of spam (logit of I, plus a little of log(H/S), summed over header and body): positive spam, negative ham, unbounded. */
       certainty: number;
       /** Tokens that contributed. */
       used: number;
@@ -60,7 +68,8 @@ export type Classification =
 
 /**
  * Classifies from the counts of the message's tokens (same index in both arrays).
- * `words` is the message's word count for the too-few-tokens guard.
+ * `words` is the message's word count for the too-few-tokens guard; `kinds` (TOKEN_BODY / TOKEN_HEADER,
+ * same index) tells the two views apart, all body without it.
  */
 export function classify(
   spamCounts: ArrayLike<number>,
@@ -68,14 +77,18 @@ export function classify(
   learned: LearnedTotals,
   words: number,
   options: ClassifierOptions = DEFAULT_CLASSIFIER_OPTIONS,
+  kinds?: ArrayLike<number>,
 ): Classification {
   if (learned.spam < options.minLearns || learned.ham < options.minLearns) return { kind: 'skipped', reason: 'not-enough-learned' };
   if (words < options.minWords) return { kind: 'skipped', reason: 'too-few-words' };
 
   const s = options.strength;
   const x = options.unknownProbability;
+  const separate = options.separateHeaders && kinds !== undefined;
+  // Token probabilities of each view: the body's first, the headers' from the end.
   const probabilities = new Float64Array(spamCounts.length);
-  let used = 0;
+  let bodyUsed = 0;
+  let headerStart = spamCounts.length;
   for (let i = 0; i < spamCounts.length; i++) {
     const spam = spamCounts[i];
     const ham = hamCounts[i];
@@ -87,37 +100,66 @@ export function classify(
     const p = spamRate / (spamRate + hamRate);
     const f = (s * x + n * p) / (s + n);
     if (Math.abs(f - 0.5) < options.minDeviation) continue;
-    probabilities[used++] = f;
+    if (separate && kinds[i] === TOKEN_HEADER) probabilities[--headerStart] = f;
+    else probabilities[bodyUsed++] = f;
   }
+
+  let logit = 0;
+  let tail = 0;
+  let used = 0;
+  for (const view of [probabilities.subarray(0, bodyUsed), probabilities.subarray(headerStart)]) {
+    const test = fisher(view, options.maxTokens);
+    if (!test) continue;
+    logit += logitOfIndicator(test.logH, test.logS, test.logNotH, test.logNotS);
+    tail += test.logH - test.logS;
+    used += test.used;
+  }
+  if (used === 0) return { kind: 'skipped', reason: 'no-evidence' };
+  // One view alone: exactly Robinson's I; both: the I of the summed log-odds.
+  const probability = 1 / (1 + Math.exp(-logit));
+  const certainty = (logit + options.tailWeight * tail) / Math.LN10;
+  return { kind: 'scored', probability, certainty, used };
+}
+
+interface FisherTest {
+  used: number;
+  /** ln H, ln S: how unlikely the tokens are as chance if the message were ham / spam (small: not ham / not spam). */
+  logH: number;
+  logS: number;
+  logNotH: number;
+  logNotS: number;
+}
+
+/** Fisher's method over the `maxTokens` probabilities furthest from 0.5; null without any. */
+function fisher(probabilities: Float64Array, maxTokens: number): FisherTest | null {
   let cutoff = 0;
-  if (used > options.maxTokens) {
-    const deviations = new Float64Array(used);
-    for (let i = 0; i < used; i++) deviations[i] = Math.abs(probabilities[i] - 0.5);
+  if (probabilities.length > maxTokens) {
+    const deviations = new Float64Array(probabilities.length);
+    for (let i = 0; i < probabilities.length; i++) deviations[i] = Math.abs(probabilities[i] - 0.5);
     deviations.sort();
-    cutoff = deviations[used - options.maxTokens];
+    cutoff = deviations[probabilities.length - maxTokens];
   }
   let sumLogF = 0; // Σ ln f
   let sumLogNotF = 0; // Σ ln (1 - f)
-  let taken = 0;
-  for (let i = 0; i < used && taken < options.maxTokens; i++) {
+  let used = 0;
+  for (let i = 0; i < probabilities.length && used < maxTokens; i++) {
     const f = probabilities[i];
     if (Math.abs(f - 0.5) < cutoff) continue;
     sumLogF += Math.log(f);
     sumLogNotF += Math.log1p(-f);
-    taken++;
+    used++;
   }
-  used = taken;
-  if (used === 0) return { kind: 'skipped', reason: 'no-evidence' };
-
+  if (used === 0) return null;
   // H small: the tokens are too hammy to be chance; S small: too spammy.
   const hamChi = -2 * sumLogF;
   const spamChi = -2 * sumLogNotF;
-  const logH = logChiSquareSurvival(hamChi, 2 * used);
-  const logS = logChiSquareSurvival(spamChi, 2 * used);
-  const probability = (1 + Math.exp(logH) - Math.exp(logS)) / 2;
-  const logit = logitOfIndicator(logH, logS, logChiSquareCdf(hamChi, 2 * used), logChiSquareCdf(spamChi, 2 * used));
-  const certainty = (logit + options.tailWeight * (logH - logS)) / Math.LN10;
-  return { kind: 'scored', probability, certainty, used };
+  return {
+    used,
+    logH: logChiSquareSurvival(hamChi, 2 * used),
+    logS: logChiSquareSurvival(spamChi, 2 * used),
+    logNotH: logChiSquareCdf(hamChi, 2 * used),
+    logNotS: logChiSquareCdf(spamChi, 2 * used),
+  };
 }
 
 /**

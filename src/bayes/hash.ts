@@ -102,3 +102,25 @@ export class TokenIdBuilder {
     return ids.subarray(0, unique);
   }
 }
+
+/**
+ * Merges two sorted unique id lists into one, with each id's origin: 0 from the first list, 1 from
+ * the second. An id in both (a hash collision across them) keeps the first.
+ */
+export function mergeTokenIds(first: BigInt64Array, second: BigInt64Array): { ids: BigInt64Array; kinds: Uint8Array } {
+  const ids = new BigInt64Array(first.length + second.length);
+  const kinds = new Uint8Array(ids.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < first.length || j < second.length) {
+    if (j === second.length || (i < first.length && first[i] <= second[j])) {
+      if (j < second.length && first[i] === second[j]) j++;
+      ids[n++] = first[i++];
+    } else {
+      ids[n] = second[j++];
+      kinds[n++] = 1;
+    }
+  }
+  return { ids: ids.subarray(0, n), kinds: kinds.subarray(0, n) };
+}

@@ -23,7 +23,7 @@ export async function classifyMessage(store: BayesStore, message: MessageContent
   const tokens = tokenize(message.parsed, settings.tokenizer, message.raw);
   if (tokens.words < settings.classifier.minWords) return { kind: 'skipped', reason: 'too-few-words' };
   const counts = await store.counts(tokens.ids);
-  return classify(counts.spam, counts.ham, { spam: counts.learnedSpam, ham: counts.learnedHam }, tokens.words, settings.classifier);
+  return classify(counts.spam, counts.ham, { spam: counts.learnedSpam, ham: counts.learnedHam }, tokens.words, settings.classifier, tokens.kinds);
 }
 
 /** BAYES_SPAM or BAYES_HAM with a factor that grows with certainty; nothing when Bayes has no opinion. */

@@ -50,6 +50,36 @@ describe('classification', () => {
   });
 });
 
+describe('header and body evidence', () => {
+  const kinds = (body: number, header: number) => [...many(body, 0), ...many(header, 1)];
+
+  it('tests the two views apart and adds their log-odds', () => {
+    const body = classify([...many(30, 40)], [...many(30, 0)], learned, 50, options);
+    const header = classify([...many(20, 0)], [...many(20, 40)], learned, 50, options);
+    const both = classify([...many(30, 40), ...many(20, 0)], [...many(30, 0), ...many(20, 40)], learned, 50, options, kinds(30, 20));
+    if (body.kind !== 'scored' || header.kind !== 'scored' || both.kind !== 'scored') throw new Error('expected scores');
+    expect(both.certainty).toBeCloseTo(body.certainty + header.certainty, 9);
+    expect(both.used).toBe(50);
+    // Agreeing views are surer than either alone.
+    const agree = classify([...many(30, 40), ...many(20, 40)], [...many(30, 0), ...many(20, 0)], learned, 50, options, kinds(30, 20));
+    if (agree.kind !== 'scored') throw new Error('expected a score');
+    expect(agree.certainty).toBeGreaterThan(body.certainty);
+  });
+
+  it('keeps the most telling tokens of each view, so many body tokens do not crowd out the headers', () => {
+    const few = { ...options, maxTokens: 10 };
+    const r = classify([...many(50, 40), ...many(5, 0)], [...many(50, 0), ...many(5, 40)], learned, 50, few, kinds(50, 5));
+    if (r.kind !== 'scored') throw new Error('expected a score');
+    expect(r.used).toBe(15);
+  });
+
+  it('pools all tokens in one test when told to, or without kinds', () => {
+    const counts: [number[], number[]] = [[...many(30, 40), ...many(20, 0)], [...many(30, 0), ...many(20, 40)]];
+    const pooled = classify(...counts, learned, 50, { ...options, separateHeaders: false }, kinds(30, 20));
+    expect(classify(...counts, learned, 50, options)).toEqual(pooled);
+  });
+});
+
 describe('chi-square tail', () => {
   it('matches known values and does not underflow', () => {
     expect(Math.exp(logChiSquareSurvival(2, 2))).toBeCloseTo(Math.exp(-1), 10);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
-import { DEFAULT_TOKENIZER_OPTIONS, htmlToText, normalizeText, splitWords, tokenize } from '../../src/bayes/tokenizer.ts';
-import { hashString } from '../../src/bayes/hash.ts';
+import { DEFAULT_TOKENIZER_OPTIONS, htmlToText, normalizeText, splitWords, tokenize, TOKEN_BODY, TOKEN_HEADER } from '../../src/bayes/tokenizer.ts';
+import { hashString, mergeTokenIds } from '../../src/bayes/hash.ts';
 
 const words = (text: string) => {
   const out: string[] = [];
@@ -66,6 +66,23 @@ Cheap meds today, cheap meds tomorrow: visit http://www.pharma.example/buy now.
     expect(full.ids.length).toBeGreaterThan(bodyOnly.ids.length);
     expect(bodyOnly.ids.length).toBeGreaterThan(unigrams.ids.length - (full.ids.length - bodyOnly.ids.length));
     expect(full.words).toBe(bodyOnly.words);
+  });
+
+  it('marks each id as body or header, the body ids being exactly those of the body-only run', async () => {
+    const parsed = await parse(`From: "Cheap Meds" <sales@pharma.example>
+Received: from mx.pharma.example (mx.pharma.example [192.0.2.9]) by mail.example.org with ESMTP; Thu, 28 Nov 2002 06:09:37 -0800
+Subject: Cheap meds today
+Content-Type: text/html
+
+<p>Cheap meds today, visit <a href="http://www.pharma.example/buy">us</a> now.</p>
+`);
+    const full = tokenize(parsed);
+    const bodyOnly = tokenize(parsed, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
+    expect(full.kinds.length).toBe(full.ids.length);
+    const body = [...full.ids].filter((_, i) => full.kinds[i] === TOKEN_BODY);
+    expect(body).toEqual([...bodyOnly.ids]);
+    expect([...full.kinds].filter((k) => k === TOKEN_HEADER).length).toBe(full.ids.length - bodyOnly.ids.length);
+    expect([...bodyOnly.kinds].every((k) => k === TOKEN_BODY)).toBe(true);
   });
 
   it('reads HTML-only mail as text and takes its link domains', async () => {
@@ -139,5 +156,14 @@ describe('hash', () => {
     expect(hashString('viagra')).toEqual(hashString('viagra'));
     expect(hashString('viagra')).not.toEqual(hashString('viagrb'));
     expect(hashString('').high).not.toBe(hashString('').low);
+  });
+});
+
+describe('mergeTokenIds', () => {
+  it('merges two sorted lists, keeping each id once with the list it came from', () => {
+    const merged = mergeTokenIds(BigInt64Array.from([-5n, 1n, 7n]), BigInt64Array.from([-9n, 1n, 3n, 20n]));
+    expect([...merged.ids]).toEqual([-9n, -5n, 1n, 3n, 7n, 20n]);
+    expect([...merged.kinds]).toEqual([1, 0, 0, 1, 0, 1]);
+    expect([...mergeTokenIds(new BigInt64Array(0), BigInt64Array.from([2n])).kinds]).toEqual([1]);
   });
 });
