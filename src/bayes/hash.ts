@@ -95,9 +95,16 @@ export class TokenIdBuilder {
   build(): BigInt64Array {
     const ids = new BigInt64Array(this.words.buffer.slice(0, this.count * 8));
     ids.sort();
+    // Repeats are dropped by comparing 32-bit halves: reading a BigInt64Array element allocates a BigInt.
+    const halves = new Uint32Array(ids.buffer);
     let unique = 0;
-    for (let i = 0; i < ids.length; i++) {
-      if (i === 0 || ids[i] !== ids[unique - 1]) ids[unique++] = ids[i];
+    for (let i = 0; i < this.count; i++) {
+      const low = halves[2 * i];
+      const high = halves[2 * i + 1];
+      if (unique > 0 && halves[2 * unique - 2] === low && halves[2 * unique - 1] === high) continue;
+      halves[2 * unique] = low;
+      halves[2 * unique + 1] = high;
+      unique++;
     }
     return ids.subarray(0, unique);
   }
@@ -108,18 +115,34 @@ export class TokenIdBuilder {
  * the second. An id in both (a hash collision across them) keeps the first.
  */
 export function mergeTokenIds(first: BigInt64Array, second: BigInt64Array): { ids: BigInt64Array; kinds: Uint8Array } {
+  // Compared as (signed high half, unsigned low half), the order of signed 64-bit integers, without BigInts.
+  const a = new Uint32Array(first.buffer, first.byteOffset, first.length * 2);
+  const b = new Uint32Array(second.buffer, second.byteOffset, second.length * 2);
   const ids = new BigInt64Array(first.length + second.length);
+  const out = new Uint32Array(ids.buffer);
   const kinds = new Uint8Array(ids.length);
   let i = 0;
   let j = 0;
   let n = 0;
   while (i < first.length || j < second.length) {
-    if (j === second.length || (i < first.length && first[i] <= second[j])) {
-      if (j < second.length && first[i] === second[j]) j++;
-      ids[n++] = first[i++];
+    let order = -1; // < 0: take from first, 0: equal (keep first, skip second), > 0: take from second
+    if (i === first.length) order = 1;
+    else if (j < second.length) {
+      const highA = a[2 * i + 1] | 0;
+      const highB = b[2 * j + 1] | 0;
+      order = highA !== highB ? highA - highB : a[2 * i] === b[2 * j] ? 0 : a[2 * i] < b[2 * j] ? -1 : 1;
+    }
+    if (order <= 0) {
+      if (order === 0) j++;
+      out[2 * n] = a[2 * i];
+      out[2 * n + 1] = a[2 * i + 1];
+      i++;
+      n++;
     } else {
-      ids[n] = second[j++];
+      out[2 * n] = b[2 * j];
+      out[2 * n + 1] = b[2 * j + 1];
       kinds[n++] = 1;
+      j++;
     }
   }
   return { ids: ids.subarray(0, n), kinds: kinds.subarray(0, n) };

@@ -160,9 +160,14 @@ export class ScanSession {
   }
 }
 
+/**
+ * Parses once for every check. `text` is only what the message itself carries: rendering HTML to text
+ * (html-to-text) cost a tenth of a scan, and the checks read the HTML themselves (Bayes with its own
+ * light rendering, the URI lists and GTUBE from the markup).
+ */
 export async function parseMessage(raw: Buffer): Promise<MessageContent> {
   try {
-    const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+    const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true });
     return { raw, parsed };
   } catch (err) {
     return { raw, parsed: null, parseError: (err as Error).message };

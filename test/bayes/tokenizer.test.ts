@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
 import { DEFAULT_TOKENIZER_OPTIONS, htmlToText, normalizeText, splitWords, tokenize, TOKEN_BODY, TOKEN_HEADER } from '../../src/bayes/tokenizer.ts';
-import { hashString, mergeTokenIds } from '../../src/bayes/hash.ts';
+import { hashString, mergeTokenIds, TokenIdBuilder } from '../../src/bayes/hash.ts';
 
 const words = (text: string) => {
   const out: string[] = [];
@@ -165,5 +165,18 @@ describe('mergeTokenIds', () => {
     expect([...merged.ids]).toEqual([-9n, -5n, 1n, 3n, 7n, 20n]);
     expect([...merged.kinds]).toEqual([1, 0, 0, 1, 0, 1]);
     expect([...mergeTokenIds(new BigInt64Array(0), BigInt64Array.from([2n])).kinds]).toEqual([1]);
+  });
+
+  it('orders ids that differ only in one 32-bit half, and signs, as 64-bit integers', () => {
+    const ids = [-(2n ** 63n), -(2n ** 32n), -(2n ** 32n) + 1n, -1n, 0n, 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 63n - 1n];
+    const builder = new TokenIdBuilder();
+    for (const id of [...ids].reverse()) builder.push({ low: Number(BigInt.asUintN(32, id)), high: Number(BigInt.asUintN(32, id >> 32n)) });
+    builder.push({ low: 0, high: 0 }); // a repeat
+    const built = builder.build();
+    expect([...built]).toEqual(ids);
+    const odd = BigInt64Array.from(ids.filter((_, i) => i % 2 === 1));
+    const even = BigInt64Array.from(ids.filter((_, i) => i % 2 === 0));
+    expect([...mergeTokenIds(even, odd).ids]).toEqual(ids);
+    expect([...mergeTokenIds(odd, even).kinds]).toEqual(ids.map((_, i) => (i % 2 === 0 ? 1 : 0)));
   });
 });
