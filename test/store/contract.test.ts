@@ -107,6 +107,19 @@ for (const backend of backends) {
         expect(await store.bayes.learnedAs('m1')).toBe('spam');
       });
 
+      it('reads a message of many tokens, and none', async () => {
+        // More tokens than one read command takes, from the middle of a larger array.
+        const all = BigInt64Array.from({ length: 1203 }, (_, i) => BigInt(i) * 0x9e3779b97f4a7c15n - (1n << 62n));
+        const many = all.subarray(1, 1202);
+        await store.bayes.learn('m1', many.filter((_, i) => i % 2 === 0), 'spam');
+        await store.bayes.learn('m2', many.filter((_, i) => i % 3 === 0), 'ham');
+        const counts = await store.bayes.counts(many);
+        expect([...counts.spam]).toEqual(Array.from(many, (_, i) => (i % 2 === 0 ? 1 : 0)));
+        expect([...counts.ham]).toEqual(Array.from(many, (_, i) => (i % 3 === 0 ? 1 : 0)));
+        const none = await store.bayes.counts(ids());
+        expect([none.spam.length, none.learnedSpam, none.learnedHam]).toEqual([0, 1, 1]);
+      });
+
       it('does not count a message learned twice twice', async () => {
         await store.bayes.learn('m1', ids(A, B), 'spam');
         expect(await store.bayes.learn('m1', ids(A, B), 'spam')).toBe('unchanged');

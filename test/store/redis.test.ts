@@ -28,6 +28,23 @@ describe('redis keys', () => {
   });
 });
 
+describe('redis token keys', () => {
+  it('keep their names: the prefix and the id\'s 8 bytes in base64url, however they are built', () => {
+    const keys = new RedisKeys('pré:');
+    const all = ids(0n, 1n, -1n, 0x0123456789abcdefn, -(1n << 63n), 0x7fffffffffffffffn, 42n);
+    const bytes = Buffer.from(all.buffer);
+    const expected = Array.from(all, (_, i) => `pré:{bayes}:t:${bytes.toString('base64url', i * 8, i * 8 + 8)}`);
+    expect(keys.bayesTokens(all)).toEqual(expected);
+    expect(keys.bayesTokens(all.subarray(2), 1, 3)).toEqual(expected.slice(3, 5));
+    const halves = new Uint32Array(all.buffer);
+    const out = Buffer.alloc(keys.bayesTokenBytes * all.length);
+    let at = 0;
+    for (let i = 0; i < all.length; i++) at = keys.writeBayesToken(out, at, halves[2 * i], halves[2 * i + 1]);
+    expect(at).toBe(out.length);
+    expect(out.toString()).toBe(expected.join(''));
+  });
+});
+
 describe('redis quarantine indexes', () => {
   it('indexes entries held before the filter indexes existed, once, when the store opens', async () => {
     const prefix = `reindex:${process.pid}:`;
