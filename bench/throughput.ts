@@ -5,7 +5,7 @@
 // BENCH_WORKERS=N runs the gateway with `checks.workers: N` (the data stage on N worker threads).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCorpus, sample } from './corpus.ts';
 import { runLoad, type LoadMessage, type LoadResult } from './smtp-load.ts';
@@ -38,6 +38,12 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU time a process has used so far (all its threads, user + system), in ms; Linux clock ticks are 10 ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -50,11 +56,18 @@ function envelopeFrom(raw: Buffer): string {
   return from?.[1] ?? 'sender@bench.example';
 }
 
-async function measure(port: number, messages: LoadMessage[]): Promise<LoadResult[]> {
+/** The load at each level, and the server's CPU time per message over all levels (warm-up excluded). */
+async function measure(port: number, pid: number, messages: LoadMessage[]): Promise<{ results: LoadResult[]; cpuMsPerMessage: number }> {
   await runLoad(port, messages.slice(0, 20), 10); // warm up connections, caches and the JIT
   const results: LoadResult[] = [];
-  for (const c of LEVELS) results.push(await runLoad(port, c === 1 ? messages.slice(0, Math.min(100, messages.length)) : messages, c));
-  return results;
+  const cpuBefore = cpuMs(pid);
+  let sent = 0;
+  for (const c of LEVELS) {
+    const batch = c === 1 ? messages.slice(0, Math.min(100, messages.length)) : messages;
+    results.push(await runLoad(port, batch, c));
+    sent += batch.length;
+  }
+  return { results, cpuMsPerMessage: (cpuMs(pid) - cpuBefore) / sent };
 }
 
 async function main(): Promise<void> {
@@ -72,7 +85,7 @@ async function main(): Promise<void> {
   try {
     // (a) bare relay
     const bare = await startChild(['bench/bare-relay.ts', String(sink.port)]);
-    const bareResults = await measure(bare.port, messages);
+    const { results: bareResults, cpuMsPerMessage: bareCpu } = await measure(bare.port, bare.child.pid!, messages);
     const bareRss = peakRssMb(bare.child.pid!);
     await stop(bare.child);
 
@@ -100,7 +113,7 @@ async function main(): Promise<void> {
     const startFlags = /node (.*?)bin\/sluice\.js/.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)?.[1] ?? '';
     const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? startFlags).split(' ').filter(Boolean);
     const gw = await startChild([...profile, ...nodeFlags, 'bin/sluice.js', 'serve', '-c', config]);
-    const gwResults = await measure(gw.port, messages);
+    const { results: gwResults, cpuMsPerMessage: gwCpu } = await measure(gw.port, gw.child.pid!, messages);
     const gwRss = peakRssMb(gw.child.pid!);
     await stop(gw.child);
 
@@ -112,6 +125,7 @@ async function main(): Promise<void> {
       console.log(`${String(c).padStart(11)} | ${a.perSecond.toFixed(1).padStart(17)} ${a.p50ms.toFixed(0).padStart(7)} ${a.p99ms.toFixed(0).padStart(7)} | ${b.perSecond.toFixed(1).padStart(14)} ${b.p50ms.toFixed(0).padStart(7)} ${b.p99ms.toFixed(0).padStart(7)} | ${(b.perSecond / a.perSecond).toFixed(2).padStart(9)} | ${replies}`);
     });
     console.log(`\npeak RSS: bare relay ${bareRss.toFixed(0)} MB, gateway ${gwRss.toFixed(0)} MB`);
+    console.log(`CPU per message (all threads): bare relay ${bareCpu.toFixed(2)} ms, gateway ${gwCpu.toFixed(2)} ms; this machine has ${availableParallelism()} cores`);
     console.log(`dns queries answered by the local server: ${dns.queries.length}`);
   } finally {
     await dns.stop();
