@@ -118,13 +118,14 @@ export class ScanWorkerPool implements RemoteDataStage {
     let slot = this.slots[0];
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
     const id = this.nextId++;
+    const onAbort = () => slot.worker.postMessage({ type: 'abort', id } satisfies ToWorker);
+    signal.addEventListener('abort', onAbort, { once: true });
     return new Promise<DataStageReply>((resolve, reject) => {
       const timer = setTimeout(() => this.replace(slot), this.options.stuckAfterMs);
       slot.pending.set(id, { resolve, reject, timer });
-      signal.addEventListener('abort', () => slot.worker.postMessage({ type: 'abort', id } satisfies ToWorker), { once: true });
       const request: DataStageRequest = { tid, envelope, raw, ...this.options.context(envelope) };
       slot.worker.postMessage({ type: 'scan', id, request } satisfies ToWorker);
-    });
+    }).finally(() => signal.removeEventListener('abort', onAbort));
   }
 
   /** Lets scans in flight finish (bounded), then stops every worker. */
