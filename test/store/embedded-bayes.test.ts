@@ -1,9 +1,11 @@
-// What only the embedded store does: pruning stale single-sighting tokens itself.
+// What only the embedded store does: pruning stale single-sighting tokens itself, and its read cache.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../../src/store/embedded/index.ts';
+import { TokenCountCache } from '../../src/store/embedded/token-cache.ts';
+import type { BayesStore } from '../../src/store/types.ts';
 
 const DAY = 86_400_000;
 const ids = (...values: bigint[]) => BigInt64Array.from(values);
@@ -29,5 +31,88 @@ describe('embedded bayes pruning', () => {
     await store.bayes.learn('fresh', ids(6n), 'spam', now);
     const counts = await store.bayes.counts(ids(5n, 6n));
     expect([...counts.spam]).toEqual([0, 1]);
+  });
+});
+
+// The read cache follows this store's own writes in place and is dropped when another connection commits:
+// whatever it holds, a store opened fresh on the same file must read the same.
+describe('embedded bayes read cache', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cache-'));
+  const store = new EmbeddedStore(dir, { tokenTtlDays: 30 });
+  afterAll(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+
+  // Negative ids and ids past 2^32 exercise both 32-bit halves of the cache's key.
+  const tokens = ids(1n, -7n, 2n ** 40n + 3n, 9n, -(2n ** 50n), 12n);
+  const read = async (bayes: BayesStore, list = tokens) => {
+    const c = await bayes.counts(list);
+    return { spam: [...c.spam], ham: [...c.ham], learnedSpam: c.learnedSpam, learnedHam: c.learnedHam };
+  };
+  const fresh = async (list = tokens) => {
+    const other = new EmbeddedStore(dir, { tokenTtlDays: 30 });
+    try { return await read(other.bayes, list); } finally { await other.close(); }
+  };
+  const cacheSize = () => (store.bayes as unknown as { cache: TokenCountCache }).cache.size;
+
+  it('reads after its own learns what a fresh store reads, with the cache kept warm', async () => {
+    const now = Date.now();
+    await read(store.bayes);
+    await store.bayes.learn('a', ids(1n, -7n, 2n ** 40n + 3n), 'spam', now);
+    expect(cacheSize()).toBe(tokens.length);
+    expect(await read(store.bayes)).toEqual(await fresh());
+    // Relearned as the other class: its counts move.
+    await store.bayes.learn('a', ids(1n, -7n, 2n ** 40n + 3n), 'ham', now);
+    expect(await read(store.bayes)).toEqual(await fresh());
+    // A batch sharing tokens, with a digest that flips class within the batch, and one learned again unchanged.
+    await store.bayes.learnMany([
+      { digest: 'b', ids: ids(1n, 9n, -(2n ** 50n)), as: 'spam' },
+      { digest: 'c', ids: ids(1n, 9n, 12n), as: 'spam' },
+      { digest: 'b', ids: ids(1n, 9n, -(2n ** 50n)), as: 'ham' },
+      { digest: 'a', ids: ids(1n, -7n, 2n ** 40n + 3n), as: 'ham' },
+    ], now);
+    expect(cacheSize()).toBe(tokens.length);
+    const after = await read(store.bayes);
+    expect(after).toEqual(await fresh());
+    expect(after).toEqual({ spam: [1, 0, 0, 1, 0, 1], ham: [2, 1, 1, 1, 1, 0], learnedSpam: 1, learnedHam: 2 });
+  });
+
+  it('reads after pruning what a fresh store reads', async () => {
+    const now = Date.now();
+    const list = ids(...tokens, 20n, 21n);
+    await store.bayes.learn('old', ids(12n, 20n, 21n), 'spam', now - 40 * DAY);
+    const before = await read(store.bayes, list);
+    expect(before.spam.slice(-2)).toEqual([1, 1]);
+    expect(await store.bayes.prune(now - 30 * DAY)).toBe(2);
+    const after = await read(store.bayes, list);
+    expect(after.spam.slice(-2)).toEqual([0, 0]);
+    expect(after).toEqual(await fresh(list));
+  });
+
+  it('sees a write committed through another store on the same file', async () => {
+    await read(store.bayes);
+    const other = new EmbeddedStore(dir, { tokenTtlDays: 30 });
+    try {
+      await other.bayes.learn('elsewhere', ids(9n, 12n), 'spam');
+      // The fresh store's learn also moves its own cached counts: both must agree with the file.
+      const theirs = await read(other.bayes);
+      expect(await read(store.bayes)).toEqual(theirs);
+      await store.bayes.learn('here', ids(9n, 1n), 'ham');
+      expect(await read(other.bayes)).toEqual(await read(store.bayes));
+    } finally {
+      await other.close();
+    }
+    expect(await read(store.bayes)).toEqual(await fresh());
+  });
+});
+
+describe('TokenCountCache.add', () => {
+  it('moves a cached token’s counts, never below 0, and leaves an uncached token uncached', () => {
+    const cache = new TokenCountCache(16);
+    cache.set(5, 1, 2, 0);
+    cache.add(5, 1, -3, 4);
+    const slot = cache.find(5, 1);
+    expect([cache.spamAt(slot), cache.hamAt(slot)]).toEqual([0, 4]);
+    cache.add(6, 1, 1, 1);
+    expect(cache.find(6, 1)).toBe(-1);
+    expect(cache.size).toBe(1);
   });
 });

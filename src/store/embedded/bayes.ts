@@ -28,14 +28,14 @@ export class SqliteBayesStore implements BayesStore {
   private readonly removeTokens: Record<BayesClass, StatementSync>;
   private readonly pruneTokens: StatementSync;
   private lastPrune = 0;
-  // Read cache of token counts, valid while nothing writes: scanning hits the same
-  // header and common-word tokens again and again. `data_version` changes when another connection commits.
+  // Read cache of token counts: scanning hits the same header and common-word tokens again and again.
+  // This store's own learns update it in place (autolearn writes all the time, and clearing on each
+  // would leave it nearly always cold); `data_version` changes only when another connection commits,
+  // and then it is dropped.
   private readonly cache = new TokenCountCache(CACHE_SLOTS);
   private readonly dataVersion: StatementSync;
   private cachedTotals: { spam: number; ham: number } | undefined;
   private cacheVersion = -1;
-  private writes = 0;
-  private cacheWrites = 0;
 
   constructor(db: DatabaseSync, options: EmbeddedBayesOptions) {
     this.db = db;
@@ -125,14 +125,26 @@ export class SqliteBayesStore implements BayesStore {
     return { spam, ham, learnedSpam: this.cachedTotals.spam, learnedHam: this.cachedTotals.ham };
   }
 
-  /** Drops the read cache when anything wrote to the database: this connection or another process. */
+  /** Drops the read cache when another connection (a worker thread, another process) has committed. */
   private checkCache(): void {
     const version = Number((this.dataVersion.get() as { data_version: number }).data_version);
-    if (version !== this.cacheVersion || this.writes !== this.cacheWrites) {
-      this.cache.clear();
-      this.cachedTotals = undefined;
+    if (version !== this.cacheVersion) {
+      this.dropCache();
       this.cacheVersion = version;
-      this.cacheWrites = this.writes;
+    }
+  }
+
+  private dropCache(): void {
+    this.cache.clear();
+    this.cachedTotals = undefined;
+  }
+
+  /** Moves the cached counts as a token statement just moved the table's (`sign` -1: taken away). */
+  private cacheAdd(as: BayesClass, tally: TokenTally, sign: 1 | -1): void {
+    const halves = new Uint32Array(tally.ids.buffer, tally.ids.byteOffset, tally.ids.length * 2);
+    for (let k = 0; k < tally.n.length; k++) {
+      const n = sign * tally.n[k];
+      this.cache.add(halves[2 * k], halves[2 * k + 1], as === 'spam' ? n : 0, as === 'ham' ? n : 0);
     }
   }
 
@@ -147,7 +159,6 @@ export class SqliteBayesStore implements BayesStore {
   async learnMany(items: readonly LearnItem[], now = Date.now()): Promise<LearnOutcome[]> {
     const outcomes: LearnOutcome[] = [];
     const day = Math.floor(now / DAY_MS);
-    this.writes++;
     this.db.exec('BEGIN IMMEDIATE');
     try {
       // Outcomes first, in order, so a digest repeated within the batch behaves as if learned one by one.
@@ -173,14 +184,28 @@ export class SqliteBayesStore implements BayesStore {
         this.upsertLearned.run(digest, as, now);
         outcomes.push(previous ? 'relearned' : 'learned');
       }
+      // The cache follows each statement, in the same order: adding before taking away, the max(0, …)
+      // clamps give the same counts. A rollback drops the cache instead.
       for (const as of ['spam', 'ham'] as const) {
-        if (added[as].length) this.addTokens[as].run(day, countsJson(added[as]));
-        if (removed[as].length) this.removeTokens[as].run(countsJson(removed[as]));
-        if (totals[as]) this.addTotal.run(totals[as], as);
+        if (added[as].length) {
+          const tally = tallyTokens(added[as]);
+          this.addTokens[as].run(day, countsJson(tally));
+          this.cacheAdd(as, tally, 1);
+        }
+        if (removed[as].length) {
+          const tally = tallyTokens(removed[as]);
+          this.removeTokens[as].run(countsJson(tally));
+          this.cacheAdd(as, tally, -1);
+        }
+        if (totals[as]) {
+          this.addTotal.run(totals[as], as);
+          if (this.cachedTotals) this.cachedTotals[as] = Math.max(0, this.cachedTotals[as] + totals[as]);
+        }
       }
       this.db.exec('COMMIT');
     } catch (err) {
       this.db.exec('ROLLBACK');
+      this.dropCache();
       throw err;
     }
     if (outcomes.some((o) => o !== 'unchanged') && now - this.lastPrune > PRUNE_INTERVAL_MS) {
@@ -200,13 +225,15 @@ export class SqliteBayesStore implements BayesStore {
     return { learnedSpam: totals.spam, learnedHam: totals.ham, tokens, bytes: this.tableBytes() };
   }
 
+  /** Rare (daily at most) and the deleted ids are not known here: drops the whole cache if any went. */
   async prune(before: number): Promise<number> {
-    this.writes++;
-    return Number(this.pruneTokens.run(Math.floor(before / DAY_MS)).changes);
+    const pruned = Number(this.pruneTokens.run(Math.floor(before / DAY_MS)).changes);
+    if (pruned) this.dropCache();
+    return pruned;
   }
 
   async reset(): Promise<void> {
-    this.writes++;
+    this.dropCache();
     this.db.exec(`DELETE FROM bayes_tokens; DELETE FROM bayes_learned; UPDATE bayes_totals SET learned = 0;`);
   }
 
@@ -229,8 +256,13 @@ export class SqliteBayesStore implements BayesStore {
   }
 }
 
-/** `[[id, n], …]` in id order: how many of the given messages contain each token. */
-function countsJson(messages: readonly BigInt64Array[]): string {
+/** A batch's tokens: the distinct ids in id order, and how many of the messages contain each. */
+interface TokenTally {
+  ids: BigInt64Array;
+  n: Uint32Array;
+}
+
+function tallyTokens(messages: readonly BigInt64Array[]): TokenTally {
   let total = 0;
   for (const ids of messages) total += ids.length;
   const all = new BigInt64Array(total);
@@ -240,13 +272,23 @@ function countsJson(messages: readonly BigInt64Array[]): string {
     at += ids.length;
   }
   all.sort();
-  const parts: string[] = [];
-  for (let i = 0; i < all.length; ) {
+  const ids = new BigInt64Array(total);
+  const n = new Uint32Array(total);
+  let k = 0;
+  for (let i = 0; i < all.length; k++) {
     let j = i + 1;
     while (j < all.length && all[j] === all[i]) j++;
-    parts.push(`[${all[i]},${j - i}]`);
+    ids[k] = all[i];
+    n[k] = j - i;
     i = j;
   }
+  return { ids: ids.subarray(0, k), n: n.subarray(0, k) };
+}
+
+/** `[[id, n], …]` in id order. */
+function countsJson({ ids, n }: TokenTally): string {
+  const parts: string[] = [];
+  for (let k = 0; k < n.length; k++) parts.push(`[${ids[k]},${n[k]}]`);
   return `[${parts.join(',')}]`;
 }
 

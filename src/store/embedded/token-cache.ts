@@ -49,6 +49,14 @@ export class TokenCountCache {
     return this.ham[slot];
   }
 
+  /** Adds to a cached token's counts, never below 0 as the table does; a token not cached stays uncached. */
+  add(low: number, high: number, spam: number, ham: number): void {
+    const slot = this.find(low, high);
+    if (slot < 0) return;
+    this.spam[slot] = Math.max(0, this.spam[slot] + spam);
+    this.ham[slot] = Math.max(0, this.ham[slot] + ham);
+  }
+
   set(low: number, high: number, spam: number, ham: number): void {
     if (this.count >= this.limit) this.clear();
     let slot = low & this.mask;
