@@ -19,6 +19,7 @@ import { bayesSettings } from './bayes/index.ts';
 import { autolearnClass, bayesTrainer, type BayesTrainer } from './bayes/learner.ts';
 import { ScanWorkerPool } from './scan/worker-pool.ts';
 import { messageResolver } from './dns/budget.ts';
+import { spfOutcomeOf } from './checks/auth/spf.ts';
 // Loaded only by `serve`, so one-shot commands (check, quarantine) start faster.
 import type { Metrics } from './admin/metrics.ts';
 import type { AdminServer } from './admin/server.ts';
@@ -162,9 +163,10 @@ async function startWorkers(core: Core, config: Readonly<Config>, log: Logger, m
     log,
     // Checks run concurrently under their own limits; only a thread stuck far beyond them is replaced.
     stuckAfterMs: 3 * config.checks.timeoutMs,
-    context: (envelope) => ({
+    context: async (envelope) => ({
       dnsUsed: messageResolver(core.dns, envelope, config.dns.maxQueriesPerMessage).used,
       disabledZones: core.blocklists.disabledZones(),
+      spf: await spfOutcomeOf(envelope)?.catch(() => undefined),
     }),
     onCheckTiming: (name, seconds, ok) => metrics.check(name, seconds, ok),
   });

@@ -8,6 +8,7 @@ import { createResolver } from '../dns/resolver.ts';
 import { messageResolver } from '../dns/budget.ts';
 import { Blocklists } from '../checks/dnsbl/index.ts';
 import { buildChecks } from '../checks/index.ts';
+import { adoptSpfOutcome } from '../checks/auth/spf.ts';
 import { Pipeline, parseMessage } from './pipeline.ts';
 import type { CheckTiming, DataStageRequest, FromWorker, ToWorker } from './worker-pool.ts';
 
@@ -47,6 +48,7 @@ try {
       const { envelope, tid } = request;
       messageResolver(dns, envelope, Math.max(0, config.dns.maxQueriesPerMessage - request.dnsUsed));
       blocklists.adoptDisabled(request.disabledZones);
+      if (request.spf) adoptSpfOutcome(envelope, request.spf);
       const message = await parseMessage(raw);
       const messageLog = log.child({ tid });
       if (message.parseError) messageLog.warn({ err: message.parseError }, 'message could not be parsed');

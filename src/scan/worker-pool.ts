@@ -9,6 +9,7 @@ import { writeLogLine } from '../log.ts';
 import type { DnsStats } from '../dns/resolver.ts';
 import type { Envelope, SymbolHit } from './types.ts';
 import type { StageOutcome } from './pipeline.ts';
+import type { SpfOutcome } from '../checks/auth/spf.ts';
 
 /** What the main thread knows that a worker must also honour. */
 export interface ScanContextForWorker {
@@ -16,6 +17,8 @@ export interface ScanContextForWorker {
   dnsUsed: number;
   /** Blocklist zones the gateway's self-test switched off. */
   disabledZones: string[];
+  /** SPF as evaluated at MAIL FROM, for DMARC: evaluating it again would cost lookups and could differ. */
+  spf?: SpfOutcome;
 }
 
 export interface DataStageRequest extends ScanContextForWorker {
@@ -55,7 +58,7 @@ export interface WorkerPoolOptions {
   /** Longest a scan may take before its worker is presumed stuck and replaced. */
   stuckAfterMs: number;
   /** The main thread's side of a transaction's scan: its DNS budget spent so far, the blocklist health. */
-  context: (envelope: Envelope) => ScanContextForWorker;
+  context: (envelope: Envelope) => Promise<ScanContextForWorker>;
   /** Records per-check timings reported by the workers (the admin metrics). */
   onCheckTiming?: (name: string, seconds: number, ok: boolean) => void;
 }
@@ -111,21 +114,26 @@ export class ScanWorkerPool implements RemoteDataStage {
     return total;
   }
 
-  run(tid: string, envelope: Envelope, raw: Buffer, signal: AbortSignal): Promise<DataStageReply> {
-    if (this.closing) return Promise.reject(new Error('scan workers are closing'));
-    if (this.slots.length === 0) return Promise.reject(new Error('no scan worker is running'));
+  async run(tid: string, envelope: Envelope, raw: Buffer, signal: AbortSignal): Promise<DataStageReply> {
+    const context = await this.options.context(envelope);
+    if (this.closing) throw new Error('scan workers are closing');
+    if (this.slots.length === 0) throw new Error('no scan worker is running');
     // The least busy worker: messages differ in cost, so round robin would queue behind a slow one.
     let slot = this.slots[0];
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
     const id = this.nextId++;
     const onAbort = () => slot.worker.postMessage({ type: 'abort', id } satisfies ToWorker);
     signal.addEventListener('abort', onAbort, { once: true });
-    return new Promise<DataStageReply>((resolve, reject) => {
-      const timer = setTimeout(() => this.replace(slot), this.options.stuckAfterMs);
-      slot.pending.set(id, { resolve, reject, timer });
-      const request: DataStageRequest = { tid, envelope, raw, ...this.options.context(envelope) };
-      slot.worker.postMessage({ type: 'scan', id, request } satisfies ToWorker);
-    }).finally(() => signal.removeEventListener('abort', onAbort));
+    try {
+      return await new Promise<DataStageReply>((resolve, reject) => {
+        const timer = setTimeout(() => this.replace(slot), this.options.stuckAfterMs);
+        slot.pending.set(id, { resolve, reject, timer });
+        const request: DataStageRequest = { tid, envelope, raw, ...context };
+        slot.worker.postMessage({ type: 'scan', id, request } satisfies ToWorker);
+      });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Lets scans in flight finish (bounded), then stops every worker. */

@@ -66,6 +66,8 @@ describe('the data stage on a worker thread', () => {
     expect(results).toMatch(/spf=pass [^;]*smtp\.mailfrom=auth\.example/);
     expect(results).toMatch(/dkim=pass header\.d=auth\.example header\.s=sel/);
     expect(results).toMatch(/dmarc=pass [^;]*header\.from=auth\.example/);
+    // SPF was evaluated once, at MAIL FROM on the main thread: the worker's DMARC took that outcome.
+    expect(dns.queries.filter((q) => q.name === DOMAIN && q.type === 'TXT')).toHaveLength(1);
   });
 
   it('refuses under DMARC p=reject what the worker found unsigned', async () => {
@@ -103,7 +105,7 @@ describe('a stuck scan worker', () => {
     const config = parseConfig({ checks: { auth: false, dnsbl: false, uribl: false, bayes: false, client: false }, store: { backend: 'embedded', path: mkdtempSync(join(tmpdir(), 'sluice-workers-')) } }, 'test');
     const { log, lines } = memoryLog();
     const pool = await ScanWorkerPool.start({
-      config, size: 1, log, stuckAfterMs: 1, context: () => ({ dnsUsed: 0, disabledZones: [] }),
+      config, size: 1, log, stuckAfterMs: 1, context: async () => ({ dnsUsed: 0, disabledZones: [] }),
     });
     try {
       const big = Buffer.from(`Subject: big\r\n\r\n${'many words in a long body\r\n'.repeat(200_000)}`);

@@ -27,6 +27,16 @@ export function evaluateSpf(deps: AuthDeps, envelope: Envelope, signal?: AbortSi
   return outcome;
 }
 
+/** The transaction's SPF outcome, when it was evaluated: a scan worker thread is handed it. */
+export function spfOutcomeOf(envelope: Envelope): Promise<SpfOutcome> | undefined {
+  return outcomes.get(envelope);
+}
+
+/** Takes an outcome evaluated on the main thread, so a scan worker does not evaluate SPF again. */
+export function adoptSpfOutcome(envelope: Envelope, outcome: SpfOutcome): void {
+  outcomes.set(envelope, Promise.resolve(outcome));
+}
+
 async function runSpf(deps: AuthDeps, envelope: Envelope, signal?: AbortSignal): Promise<SpfOutcome> {
   const helo = heloIdentity(envelope);
   const res = await spf({
