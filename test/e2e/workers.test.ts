@@ -1,6 +1,6 @@
 // The data stage on worker threads (`checks.workers`), end to end: a real gateway, a real DNS server on
 // loopback, DKIM-signed mail and listed links, all checked on a worker while SMTP stays on the main thread.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,32 @@ describe('the data stage on a worker thread', () => {
   it('hands the worker\'s log lines to the gateway\'s log', async () => {
     await gw.send({ raw: 'Subject: no body at all\r\n' });
     expect(gw.logs.some((l) => l.component === 'scan-worker')).toBe(true);
+  });
+});
+
+describe.each(['embedded', 'redis'] as const)('Bayes on a worker thread, %s store', (backend) => {
+  it('reads through its own store connection what the gateway learned, and sees later learning', async () => {
+    const store = backend === 'redis' ? { backend, url: inject('redisUrl'), prefix: `workers:${process.pid}:` } : {};
+    const g = await startTestGateway({ store, checks: { bayes: true, workers: 1 }, bayes: { minLearns: 1, minWords: 1 } });
+    try {
+      const spam = (i: number) => plainMessage({ subject: `cheap pills ${i}`, body: `Buy cheap pills now, best pills price, order pills today ${i}.` });
+      const ham = (i: number) => plainMessage({ subject: `meeting notes ${i}`, body: `The project meeting moved to Tuesday; agenda and notes attached ${i}.` });
+      for (let i = 0; i < 3; i++) {
+        await g.gateway.core.learnSpam!(Buffer.from(spam(i)));
+        await g.gateway.core.learnHam!(Buffer.from(ham(i)));
+      }
+      await g.send({ raw: spam(9) });
+      expect(Object.keys(g.verdicts().at(-1)!.symbols as object)).toContain('BAYES_SPAM');
+      // Read once by the worker, then learned on the main thread: the worker's cache must not hide the new counts.
+      const fresh = plainMessage({ subject: 'quarterly invoice', body: 'Quarterly invoice for the hosting contract, due in thirty days.' });
+      await g.send({ raw: fresh });
+      expect(Object.keys(g.verdicts().at(-1)!.symbols as object)).not.toContain('BAYES_SPAM');
+      await g.gateway.core.learnSpam!(Buffer.from(fresh));
+      await g.send({ raw: fresh });
+      expect(Object.keys(g.verdicts().at(-1)!.symbols as object)).toContain('BAYES_SPAM');
+    } finally {
+      await g.stop();
+    }
   });
 });
 
