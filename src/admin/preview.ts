@@ -1,7 +1,7 @@
 // A held message as the operator sees it: its header fields, a plain-text preview and our own
 // authentication results. Nothing here is ever HTML: HTML bodies are reduced to text, so the page
 // that shows them cannot run a script or fetch a remote image.
-import { simpleParser } from 'mailparser';
+import { parseMessage } from '../scan/pipeline.ts';
 
 export interface AuthResult {
   method: string;
@@ -26,8 +26,9 @@ const PREVIEW_CHARS = 64_000;
 export async function viewMessage(raw: Buffer, authservId: string): Promise<MessageView> {
   const headers = headerFields(raw);
   const authResults = ourAuthResults(headers, authservId);
-  try {
-    const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true, skipTextToHtml: true, skipHtmlToText: true });
+  // Parsed as the checks parse it, so the preview shows what was scored.
+  const { parsed, parseError } = await parseMessage(raw);
+  if (parsed) {
     let text = '';
     let source: MessageView['preview']['source'] = 'none';
     if (typeof parsed.text === 'string' && parsed.text.trim()) {
@@ -43,9 +44,8 @@ export async function viewMessage(raw: Buffer, authservId: string): Promise<Mess
       attachments: parsed.attachments.map((a) => ({ filename: a.filename ?? '', contentType: a.contentType, size: a.size })),
       authResults,
     };
-  } catch (err) {
-    return { headers, preview: { text: '', source: 'none', truncated: false }, attachments: [], authResults, parseError: (err as Error).message };
   }
+  return { headers, preview: { text: '', source: 'none', truncated: false }, attachments: [], authResults, parseError };
 }
 
 /** The header block, unfolded, one entry per field in order. Raw bytes are read as latin1: a preview, not a decoder. */
