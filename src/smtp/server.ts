@@ -10,6 +10,7 @@ import type { Pipeline, ScanResult, ScanSession, StageOutcome } from '../scan/pi
 import type { Envelope, Verdict } from '../scan/types.ts';
 import type { Delivery, Outcome } from '../deliver/delivery.ts';
 import { newId } from '../util/ids.ts';
+import { ipv4Of } from '../util/ip.ts';
 import { SmtpError, replies } from './replies.ts';
 
 export interface SmtpGatewayOptions {
@@ -144,7 +145,7 @@ export class SmtpGateway {
   }
 
   private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-    const ip = normalizeIp(session.remoteAddress);
+    const ip = ipv4Of(session.remoteAddress) ?? session.remoteAddress;
     const log = this.o.log.child({ cid: session.id, ip });
     const count = (this.perIp.get(ip) ?? 0) + 1;
     if (count > this.o.config.smtp.maxConnectionsPerIp) {
@@ -325,10 +326,6 @@ export class SmtpGateway {
       ...extra,
     }, 'verdict');
   }
-}
-
-function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
 function hostnameOf(session: SMTPServerSession): string | undefined {

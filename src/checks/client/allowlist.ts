@@ -4,7 +4,7 @@ import { BlockList, isIP } from 'node:net';
 import type { Config } from '../../config/schema.ts';
 import type { Action, Check } from '../../scan/types.ts';
 import { defineSymbols } from '../../scan/symbols.ts';
-import { ipv4Of } from '../dnsbl/zone.ts';
+import { ipv4Of } from '../../util/ip.ts';
 
 export const ALLOWLIST_CLIENT = 'ALLOWLIST_CLIENT';
 export const ALLOWLIST_SENDER = 'ALLOWLIST_SENDER';

@@ -6,7 +6,7 @@ import { defineSymbols } from '../../scan/symbols.ts';
 import { isNegativeDnsError, type DnsResolver } from '../../dns/types.ts';
 import { ptrName } from '../../dns/reverse.ts';
 import { ipv6ToBytes } from '../../dns/wire.ts';
-import { ipv4Of } from '../dnsbl/zone.ts';
+import { ipv4Of } from '../../util/ip.ts';
 
 defineSymbols({
   RDNS_NONE: { weight: 1.5, description: 'The client address has no reverse DNS name' },

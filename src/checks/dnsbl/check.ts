@@ -7,7 +7,7 @@ import type { Check } from '../../scan/types.ts';
 import { defineSymbols } from '../../scan/symbols.ts';
 import type { Allowlist } from '../client/allowlist.ts';
 import type { Blocklists } from './blocklists.ts';
-import { ipv4Of } from './zone.ts';
+import { ipv4Of } from '../../util/ip.ts';
 
 // Spamhaus advises refusing mail from any ZEN listing at SMTP time: each listing alone reaches
 // the default `reject` threshold (15).

@@ -106,13 +106,6 @@ export class BlocklistZone {
   }
 }
 
-/** The IPv4 address of `ip`, also when written IPv4-mapped (`::ffff:1.2.3.4`); undefined for real IPv6. */
-export function ipv4Of(ip: string): string | undefined {
-  if (isIPv4(ip)) return ip;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return mapped && isIPv4(mapped[1]) ? mapped[1] : undefined;
-}
-
 /**
  * The name of a zone as shown to people. A Spamhaus DQS zone carries the customer's key as its first
  * label (`KEY.zen.dq.spamhaus.net`); the key is dropped so that it never reaches a log or an SMTP reply.
