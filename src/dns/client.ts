@@ -1,11 +1,10 @@
 // A stub resolver speaking DNS to recursive servers over UDP, falling back to TCP when an answer is truncated.
 // Written on the wire format (rather than node:dns) because the cache needs the TTL of every answer type
 // and the SOA minimum of negative ones, and each query must be abortable on its own.
-import dgram from 'node:dgram';
 import net from 'node:net';
-import { randomInt } from 'node:crypto';
 import { getServers } from 'node:dns';
 import type { Answer, RecordType } from './types.ts';
+import { UdpSockets, type UdpSocketOptions } from './udp.ts';
 import { dnsError, type DnsError, type Lookup, type Transport } from './transport.ts';
 import { RCODE, TYPE, WireError, bytesToIpv6, decodeMessage, encodeQuery, ipv6ToBytes, type DnsMessage, type ResourceRecord, type Soa } from './wire.ts';
 
@@ -42,16 +41,20 @@ export interface WireClientOptions {
   servers: ServerAddress[];
   /** Total time for one question, over all retries and servers. */
   timeoutMs: number;
+  /** How UDP sockets are shared between questions (tests lower the reuse count). */
+  udp?: UdpSocketOptions;
 }
 
 const RECORD_TYPES: Record<RecordType, number> = { A: TYPE.A, AAAA: TYPE.AAAA, TXT: TYPE.TXT, MX: TYPE.MX, PTR: TYPE.PTR, CNAME: TYPE.CNAME, NS: TYPE.NS };
 
 export class WireClient implements Transport {
   private readonly options: WireClientOptions;
+  private readonly sockets: UdpSockets;
 
   constructor(options: WireClientOptions) {
     if (options.servers.length === 0) throw new Error('no DNS servers');
     this.options = options;
+    this.sockets = new UdpSockets(options.udp);
   }
 
   async query(name: string, type: RecordType, signal?: AbortSignal): Promise<Lookup> {
@@ -84,17 +87,17 @@ export class WireClient implements Transport {
 
   /** One question to one server: UDP within `slot` ms, then TCP within what is left of the deadline if truncated. */
   private async exchange(server: ServerAddress, name: string, type: RecordType, slot: number, deadline: number, signal?: AbortSignal): Promise<DnsMessage> {
-    const id = randomInt(0, 65536);
     let packet: Buffer;
     try {
-      packet = encodeQuery(id, name, RECORD_TYPES[type]);
+      // The id is chosen by the UDP socket the question goes out on, and written into the packet there.
+      packet = encodeQuery(0, name, RECORD_TYPES[type]);
     } catch (err) {
       if (err instanceof WireError) throw dnsError('EBADNAME', type, name);
       throw err;
     }
     const matches = (m: DnsMessage) =>
-      m.id === id && m.response && m.questions.length === 1 && m.questions[0].name.toLowerCase() === name && m.questions[0].type === RECORD_TYPES[type];
-    const udpReply = await udpExchange(server, packet, matches, slot, signal, type, name);
+      m.id === packet.readUInt16BE(0) && m.response && m.questions.length === 1 && m.questions[0].name.toLowerCase() === name && m.questions[0].type === RECORD_TYPES[type];
+    const udpReply = await udpExchange(this.sockets, server, packet, matches, slot, signal, type, name);
     if (!udpReply.truncated) return udpReply;
     return tcpExchange(server, packet, matches, Math.max(1, deadline - Date.now()), signal, type, name);
   }
@@ -128,6 +131,7 @@ function withTimeout<T>(
 }
 
 function udpExchange(
+  sockets: UdpSockets,
   server: ServerAddress,
   packet: Buffer,
   matches: (m: DnsMessage) => boolean,
@@ -137,23 +141,21 @@ function udpExchange(
   name: string,
 ): Promise<DnsMessage> {
   return withTimeout<DnsMessage>(type, name, ms, signal, (settle) => {
-    const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
-    socket.on('error', () => settle(dnsError('ECONNREFUSED', type, name)));
-    socket.on('message', (msg, rinfo) => {
-      // Only the server we asked, with our id and our question: anything else is ignored (spoofing).
-      if (rinfo.port !== server.port || rinfo.address !== server.host) return;
-      let m: DnsMessage;
-      try {
-        m = decodeMessage(msg);
-      } catch {
-        return;
-      }
-      if (matches(m)) settle(null, m);
-    });
-    socket.send(packet, server.port, server.host, (err) => {
-      if (err) settle(dnsError('ECONNREFUSED', type, name));
-    });
-    return () => socket.close();
+    const question = sockets.ask(
+      server,
+      packet,
+      (reply) => {
+        let m: DnsMessage;
+        try {
+          m = decodeMessage(reply);
+        } catch {
+          return;
+        }
+        if (matches(m)) settle(null, m);
+      },
+      () => settle(dnsError('ECONNREFUSED', type, name)),
+    );
+    return question.done;
   });
 }
 

@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResolver } from '../../src/dns/resolver.ts';
 import { WireClient, parseServer } from '../../src/dns/client.ts';
+import dgram from 'node:dgram';
+import { decodeMessage, encodeMessage, TYPE, type DnsMessage } from '../../src/dns/wire.ts';
 import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
 
 const longKey = 'v=DKIM1; k=rsa; p=' + 'A'.repeat(700);
@@ -83,6 +85,63 @@ describe('wire client', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
     await expect(client.query('slow.example.com', 'A', controller.signal)).rejects.toMatchObject({ code: 'ECANCELLED' });
+  });
+});
+
+describe('UDP sockets shared between questions', () => {
+  it('carries a bounded number of questions per socket, then asks from a new source port', async () => {
+    const client = new WireClient({ servers: [parseServer(dns.address)], timeoutMs: 1000, udp: { questionsPerSocket: 5, idleCloseMs: 1000 } });
+    const names = Array.from({ length: 12 }, (_, i) => `n${i}.ports.example`);
+    for (const name of names) dns.set(name, { A: ['192.0.2.9'] });
+    for (const name of names) expect((await client.query(name, 'A')).answer).toEqual(['192.0.2.9']);
+    const ports = names.map((name) => dns.queries.find((q) => q.name === name)!.clientPort);
+    expect(new Set(ports.slice(0, 5)).size).toBe(1);
+    expect(new Set(ports.slice(5, 10)).size).toBe(1);
+    expect(new Set(ports.slice(10)).size).toBe(1);
+    expect(new Set([ports[0], ports[5], ports[10]]).size).toBe(3);
+  });
+
+  it('gives each of many questions in flight on one socket its own answer', async () => {
+    const client = new WireClient({ servers: [parseServer(dns.address)], timeoutMs: 2000, udp: { questionsPerSocket: 1000, idleCloseMs: 1000 } });
+    const names = Array.from({ length: 50 }, (_, i) => `m${i}.many.example`);
+    names.forEach((name, i) => dns.set(name, { A: [`192.0.2.${i + 1}`] }));
+    dns.behaviour.delayMs = 50;
+    try {
+      const answers = await Promise.all(names.map((name) => client.query(name, 'A')));
+      expect(answers.map((a) => a.answer)).toEqual(names.map((_, i) => [`192.0.2.${i + 1}`]));
+    } finally {
+      dns.behaviour.delayMs = 0;
+    }
+    expect(new Set(dns.queries.filter((q) => q.name.endsWith('.many.example')).map((q) => q.clientPort)).size).toBe(1);
+  });
+
+  it('ignores answers with another id, for another question, or from another address', async () => {
+    // A server that first sends three forgeries, then the true answer.
+    const server = dgram.createSocket('udp4');
+    const forger = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
+    server.on('message', (msg, rinfo) => {
+      const query = decodeMessage(msg);
+      const reply = (id: number, name: string, address: string) => {
+        const m: DnsMessage = {
+          id, response: true, opcode: 0, authoritative: true, truncated: false, recursionDesired: true, recursionAvailable: true, rcode: 0,
+          questions: [{ name, type: TYPE.A }], answers: [{ name, type: TYPE.A, ttl: 60, data: address }], authorities: [], additionals: [],
+        };
+        return encodeMessage(m);
+      };
+      const name = query.questions[0].name;
+      server.send(reply((query.id + 1) % 65536, name, '203.0.113.1'), rinfo.port, rinfo.address);
+      server.send(reply(query.id, 'other.example', '203.0.113.2'), rinfo.port, rinfo.address);
+      forger.send(reply(query.id, name, '203.0.113.3'), rinfo.port, rinfo.address);
+      setTimeout(() => server.send(reply(query.id, name, '192.0.2.77'), rinfo.port, rinfo.address), 30);
+    });
+    try {
+      const client = new WireClient({ servers: [{ host: '127.0.0.1', port: server.address().port }], timeoutMs: 1000 });
+      expect((await client.query('true.example', 'A')).answer).toEqual(['192.0.2.77']);
+    } finally {
+      server.close();
+      forger.close();
+    }
   });
 });
 

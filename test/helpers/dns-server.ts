@@ -52,6 +52,8 @@ export interface QueryLog {
   name: string;
   type: string;
   transport: 'udp' | 'tcp';
+  /** The asking client's source port. */
+  clientPort: number;
 }
 
 export interface DnsTestServer {
@@ -134,14 +136,14 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
     return { ...reply, rcode: RCODE.SERVFAIL };
   }
 
-  function respond(packet: Buffer, transport: 'udp' | 'tcp', send: (b: Buffer) => void): void {
+  function respond(packet: Buffer, transport: 'udp' | 'tcp', clientPort: number, send: (b: Buffer) => void): void {
     let query: DnsMessage;
     try {
       query = decodeMessage(packet);
     } catch {
       return;
     }
-    for (const q of query.questions) queries.push({ name: norm(q.name), type: typeName(q.type), transport });
+    for (const q of query.questions) queries.push({ name: norm(q.name), type: typeName(q.type), transport, clientPort });
     if (behaviour.drop) return;
     const reply = answer(query);
     if (!reply) return;
@@ -169,7 +171,7 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
         if (pending.length < 2 + len) break;
         const packet = pending.subarray(2, 2 + len);
         pending = pending.subarray(2 + len);
-        respond(packet, 'tcp', (b) => {
+        respond(packet, 'tcp', socket.remotePort ?? 0, (b) => {
           if (socket.destroyed) return;
           const head = Buffer.alloc(2);
           head.writeUInt16BE(b.length);
@@ -178,7 +180,7 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
       }
     });
   });
-  udp.on('message', (msg, rinfo) => respond(msg, 'udp', (b) => udp.send(b, rinfo.port, rinfo.address)));
+  udp.on('message', (msg, rinfo) => respond(msg, 'udp', rinfo.port, (b) => udp.send(b, rinfo.port, rinfo.address)));
 
   // UDP picks a free port; TCP must get the same number. On the rare collision, start over.
   await new Promise<void>((resolve, reject) => {
