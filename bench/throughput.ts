@@ -38,9 +38,12 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** CPU time a process has used so far (all its threads, user + system), in ms; Linux clock ticks are 10 ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+/**
+ * CPU time a process has used so far (all its threads, user + system), in ms; Linux clock ticks are 10 ms.
+ * With `thread`, that thread's only (the main thread's id is the process id).
+ */
+function cpuMs(pid: number, thread?: number): number {
+  const fields = readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
@@ -56,18 +59,44 @@ function envelopeFrom(raw: Buffer): string {
   return from?.[1] ?? 'sender@bench.example';
 }
 
-/** The load at each level, and the server's CPU time per message over all levels (warm-up excluded). */
-async function measure(port: number, pid: number, messages: LoadMessage[]): Promise<{ results: LoadResult[]; cpuMsPerMessage: number }> {
+/** CPU time this process (load generator and DNS server) has used so far, in ms. */
+function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+interface Measured {
+  results: LoadResult[];
+  /** The server's CPU time per message over all levels (warm-up excluded). */
+  cpuMsPerMessage: number;
+  /**
+   * Per level: CPU per message of the server and of everything else on the machine (load, DNS, sink),
+   * and how busy the server's main thread (its event loop) was, in %.
+   */
+  levels: { serverMs: number; othersMs: number; mainThreadBusy: number }[];
+}
+
+async function measure(port: number, pid: number, sinkPid: number, messages: LoadMessage[]): Promise<Measured> {
   await runLoad(port, messages.slice(0, 20), 10); // warm up connections, caches and the JIT
   const results: LoadResult[] = [];
+  const levels: Measured['levels'] = [];
   const cpuBefore = cpuMs(pid);
   let sent = 0;
   for (const c of LEVELS) {
     const batch = c === 1 ? messages.slice(0, Math.min(100, messages.length)) : messages;
-    results.push(await runLoad(port, batch, c));
+    const server0 = cpuMs(pid);
+    const main0 = cpuMs(pid, pid);
+    const others0 = ownCpuMs() + cpuMs(sinkPid);
+    const result = await runLoad(port, batch, c);
+    results.push(result);
+    levels.push({
+      serverMs: (cpuMs(pid) - server0) / batch.length,
+      othersMs: (ownCpuMs() + cpuMs(sinkPid) - others0) / batch.length,
+      mainThreadBusy: (cpuMs(pid, pid) - main0) / (result.seconds * 10),
+    });
     sent += batch.length;
   }
-  return { results, cpuMsPerMessage: (cpuMs(pid) - cpuBefore) / sent };
+  return { results, cpuMsPerMessage: (cpuMs(pid) - cpuBefore) / sent, levels };
 }
 
 async function main(): Promise<void> {
@@ -85,7 +114,7 @@ async function main(): Promise<void> {
   try {
     // (a) bare relay
     const bare = await startChild(['bench/bare-relay.ts', String(sink.port)]);
-    const { results: bareResults, cpuMsPerMessage: bareCpu } = await measure(bare.port, bare.child.pid!, messages);
+    const { results: bareResults, cpuMsPerMessage: bareCpu } = await measure(bare.port, bare.child.pid!, sink.child.pid!, messages);
     const bareRss = peakRssMb(bare.child.pid!);
     await stop(bare.child);
 
@@ -113,7 +142,7 @@ async function main(): Promise<void> {
     const startFlags = /node (.*?)bin\/sluice\.js/.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)?.[1] ?? '';
     const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? startFlags).split(' ').filter(Boolean);
     const gw = await startChild([...profile, ...nodeFlags, 'bin/sluice.js', 'serve', '-c', config]);
-    const { results: gwResults, cpuMsPerMessage: gwCpu } = await measure(gw.port, gw.child.pid!, messages);
+    const { results: gwResults, cpuMsPerMessage: gwCpu, levels: gwLevels } = await measure(gw.port, gw.child.pid!, sink.child.pid!, messages);
     const gwRss = peakRssMb(gw.child.pid!);
     await stop(gw.child);
 
@@ -127,6 +156,17 @@ async function main(): Promise<void> {
     console.log(`\npeak RSS: bare relay ${bareRss.toFixed(0)} MB, gateway ${gwRss.toFixed(0)} MB`);
     console.log(`CPU per message (all threads): bare relay ${bareCpu.toFixed(2)} ms, gateway ${gwCpu.toFixed(2)} ms; this machine has ${availableParallelism()} cores`);
     console.log(`dns queries answered by the local server: ${dns.queries.length}`);
+    // What 0.8 of the bare relay would take here: the cores minus what the load generator, DNS server
+    // and sink use at that rate, shared out over the messages.
+    console.log('\nCPU budget at 0.8 of the bare relay (ms per message):');
+    console.log('concurrency | target msgs/s | load+DNS+sink use | left for the gateway | gateway used | gateway main thread busy');
+    LEVELS.forEach((c, i) => {
+      if (c < 50) return;
+      const target = 0.8 * bareResults[i].perSecond;
+      const { serverMs, othersMs, mainThreadBusy } = gwLevels[i];
+      const left = (availableParallelism() * 1000 - target * othersMs) / target;
+      console.log(`${String(c).padStart(11)} | ${target.toFixed(0).padStart(13)} | ${othersMs.toFixed(2).padStart(17)} | ${left.toFixed(2).padStart(20)} | ${serverMs.toFixed(2).padStart(12)} | ${mainThreadBusy.toFixed(0).padStart(23)}%`);
+    });
   } finally {
     await dns.stop();
     await stop(sink.child);
