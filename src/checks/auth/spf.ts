@@ -1,5 +1,5 @@
 // SPF at MAIL FROM (RFC 7208): may the client send for the envelope sender's domain (or, for bounces, the HELO name)?
-import { spf } from 'mailauth';
+import { spf } from 'mailauth/lib/spf/index.js';
 import type { Check, Envelope, SymbolHit } from '../../scan/types.ts';
 import { heloIdentity, resolverFor, type AuthDeps } from './context.ts';
 import { methodResult, oneLine } from './results.ts';
