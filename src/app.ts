@@ -63,6 +63,9 @@ export async function buildCore(config: Readonly<Config>, log: Logger, options: 
   const dns = createResolver(config.dns);
   metrics?.trackDns(dns);
   const blocklists = new Blocklists({ config, dns, log });
+  // Said once here, not again by each scan worker's own copy of the lists.
+  const unweighted = blocklists.unweightedSymbols(config.scores);
+  if (unweighted.length) log.warn({ symbols: unweighted }, 'blocklist symbols without a weight in `scores` score 0');
   const checks = buildChecks({ config, store, log, dns, blocklists });
   const pipeline = new Pipeline({ checks, policy: scoringPolicy(config), timeoutMs: config.checks.timeoutMs, log, metrics });
   const quarantine = new Quarantine(config.quarantine.dir, config.quarantine.retentionDays, store.quarantine, log);

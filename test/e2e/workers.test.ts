@@ -35,7 +35,8 @@ beforeAll(async () => {
     checks: { auth: true, dnsbl: false, uribl: true, bayes: false, client: false, workers: 1 },
     uribl: {
       zones: [
-        { zone: 'dbl.test', codes: { '127.0.1.2': 'URIBL_TEST' }, mask: {}, blockedCodes: [], selfTest: SELF_TEST },
+        // URIBL_UNWEIGHTED has no weight in `scores`: a warning, said once.
+        { zone: 'dbl.test', codes: { '127.0.1.2': 'URIBL_TEST', '127.0.1.9': 'URIBL_UNWEIGHTED' }, mask: {}, blockedCodes: [], selfTest: SELF_TEST },
         { zone: 'lying.test', codes: { '127.0.1.2': 'URIBL_LYING' }, mask: {}, blockedCodes: [], selfTest: SELF_TEST },
       ],
     },
@@ -55,6 +56,12 @@ const lastVerdict = () => gw.verdicts().at(-1) as { action: string; symbols: Rec
 describe('the data stage on a worker thread', () => {
   it('starts its workers with the gateway', () => {
     expect(gw.logs.find((l) => l.msg === 'scan workers started')).toMatchObject({ workers: 1 });
+  });
+
+  it('warns once, not again from each worker, of a list symbol without a weight', () => {
+    const warnings = gw.logs.filter((l) => l.msg === 'blocklist symbols without a weight in `scores` score 0');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ symbols: ['URIBL_UNWEIGHTED'] });
   });
 
   it('checks DKIM and DMARC there and writes the results into our header', async () => {

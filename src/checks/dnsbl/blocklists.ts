@@ -48,7 +48,6 @@ export class Blocklists {
     this.domainHealth = new ZoneHealth({
       zones: this.domainZones, resolver: dns, log: healthLog, intervalMs: config.uribl.selfTestIntervalMs, timeoutMs: this.deadlineMs,
     });
-    warnUnweighted([...this.ipZones, ...this.domainZones], config, healthLog);
   }
 
   /** Self-tests every zone (bounded by the DNS time-out), then keeps testing them periodically. */
@@ -108,20 +107,21 @@ export class Blocklists {
     return messageResolver(this.dns, envelope, this.maxQueriesPerMessage);
   }
 
+  /**
+   * Listing symbols with no weight in `scores` or the built-in table: they score nothing, which is
+   * almost certainly a forgotten `scores` entry.
+   */
+  unweightedSymbols(scores: Readonly<Record<string, number>>): string[] {
+    const table = builtinSymbols();
+    const symbols = [...this.ipZones, ...this.domainZones].flatMap((z) => z.symbols());
+    return [...new Set(symbols.filter((s) => scores[s] === undefined && table[s] === undefined))];
+  }
+
   enabledIpZones(): BlocklistZone[] {
     return this.ipHealth.enabled(this.ipZones);
   }
 
   enabledDomainZones(): BlocklistZone[] {
     return this.domainHealth.enabled(this.domainZones);
-  }
-}
-
-/** A listing symbol with no weight anywhere scores nothing: almost certainly a forgotten `scores` entry. */
-function warnUnweighted(zones: readonly BlocklistZone[], config: Readonly<Config>, log: Logger): void {
-  const table = builtinSymbols();
-  const unweighted = zones.flatMap((z) => z.symbols()).filter((s) => config.scores[s] === undefined && table[s] === undefined);
-  if (unweighted.length > 0) {
-    log.warn({ symbols: [...new Set(unweighted)] }, 'blocklist symbols without a weight in `scores` score 0');
   }
 }
