@@ -58,11 +58,14 @@ try {
       send({ type: 'error', id, error: (err as Error).message, timings: takeTimings(), dns: dns.stats });
     } finally {
       running.delete(id);
+      if (running.size === 0) allDone?.();
     }
   };
 
+  // Closing waits for the scans in flight (the pool bounds the wait), then closes the store.
+  let allDone: (() => void) | undefined;
   const close = async () => {
-    while (running.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (running.size > 0) await new Promise<void>((resolve) => (allDone = resolve));
     await store.close();
     process.exit(0);
   };

@@ -52,6 +52,9 @@ interface TransactionState {
   refusal?: SmtpError;
 }
 
+/** Why a closed connection's checks stop: one shared reason, since abort() without one builds a DOMException with a stack each time. */
+const CLIENT_GONE = new Error('client disconnected');
+
 /** Basic reply codes smtp-server sends on its own, with the enhanced status they lack (RFC 3463). */
 const BUILTIN_ENHANCED: Record<number, string> = {
   421: '4.4.2', 450: '4.2.1', 451: '4.3.0', 452: '4.5.3', 500: '5.5.2', 501: '5.5.4', 502: '5.5.1', 503: '5.5.1',
@@ -283,7 +286,7 @@ export class SmtpGateway {
     if (!conn) return;
     this.connections.delete(session.id);
     this.o.metrics?.connectionClosed();
-    conn.abort.abort();
+    conn.abort.abort(CLIENT_GONE);
     this.endTransaction(conn);
     const left = (this.perIp.get(conn.ip) ?? 1) - 1;
     if (left > 0) this.perIp.set(conn.ip, left);
