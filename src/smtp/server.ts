@@ -55,7 +55,9 @@ interface TransactionState {
 /** Why a closed connection's checks stop: one shared reason, since abort() without one builds a DOMException with a stack each time. */
 const CLIENT_GONE = new Error('client disconnected');
 
-/** Basic reply codes smtp-server sends on its own, with the enhanced status they lack (RFC 3463). */
+const ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3}\b/;
+
+/** Enhanced status codes (RFC 3463) for the refusals smtp-server sends on its own, more telling than its generic ones. */
 const BUILTIN_ENHANCED: Record<number, string> = {
   421: '4.4.2', 450: '4.2.1', 451: '4.3.0', 452: '4.5.3', 500: '5.5.2', 501: '5.5.4', 502: '5.5.1', 503: '5.5.1',
   504: '5.5.4', 530: '5.7.0', 550: '5.7.1', 552: '5.3.4', 553: '5.1.3', 554: '5.6.0', 555: '5.5.4',
@@ -90,6 +92,8 @@ export class SmtpGateway {
       disabledCommands: smtp.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
       authOptional: true,
       hideSTARTTLS: !smtp.tls,
+      // Every reply after EHLO carries an enhanced status code (RFC 3463), so the extension is announced (RFC 2034).
+      hideENHANCEDSTATUSCODES: false,
       disableReverseLookup: !options.reverse,
       resolver: options.reverse ? { reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => {
         options.reverse!(ip).then((names) => cb(null, names), (err: Error) => cb(err));
@@ -175,11 +179,14 @@ export class SmtpGateway {
     if (!conn) return;
     const send = conn.send.bind(conn);
     conn.send = (code, data, context) => {
-      const enhanced = BUILTIN_ENHANCED[code];
-      if (enhanced && typeof data === 'string' && !/^[245]\.\d{1,3}\.\d{1,3}\b/.test(data)) {
-        data = `${enhanced} ${data.replace(/^Error: /, '')}`;
-      }
       this.o.metrics?.smtpReply(code);
+      if (typeof data !== 'string') return send(code, data, context);
+      // Ours carry their code already; for smtp-server's own refusals we know a better one than its
+      // generic choice. `false` keeps smtp-server from adding a second code.
+      if (ENHANCED_CODE.test(data)) return send(code, data, false);
+      const enhanced = BUILTIN_ENHANCED[code];
+      if (enhanced) return send(code, `${enhanced} ${data.replace(/^Error: /, '')}`, false);
+      // Everything else (250 Accepted, 221 Bye) gets smtp-server's code for the command it answers.
       send(code, data, context);
     };
   }

@@ -227,6 +227,21 @@ describe('downstream trouble', () => {
   });
 });
 
+describe('replies', () => {
+  it('announces ENHANCEDSTATUSCODES and gives every reply after EHLO exactly one enhanced code', async () => {
+    const g = await start();
+    const c = await rawSmtp(g.port);
+    expect(await c.reply()).toMatch(/^220 /);
+    expect(await c.command('EHLO client.test.example\r\n')).toMatch(/^250-ENHANCEDSTATUSCODES$/m);
+    const replies = [];
+    for (const cmd of ['FOO', 'MAIL FROM:<a@origin.example>', 'RCPT TO:<b@example.net>', 'RCPT TO:<b@elsewhere.example>', 'DATA']) replies.push(await c.command(`${cmd}\r\n`));
+    replies.push(await c.command(`${message().replace(/\r?\n/g, '\r\n')}\r\n.\r\n`));
+    replies.push(await c.command('QUIT\r\n'));
+    expect(replies.map((r) => r.replace(/ \(?[A-Za-z].*$/, ''))).toEqual(['500 5.5.2', '250 2.1.0', '250 2.1.5', '550 5.7.1', '354', '250 2.0.0', '221 2.0.0']);
+    c.close();
+  });
+});
+
 describe('malformed input', () => {
   it('answers junk, bare LF, empty and header-only messages and broken MIME without dying', async () => {
     const g = await start();
