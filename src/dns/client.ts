@@ -141,7 +141,7 @@ function udpExchange(
   name: string,
 ): Promise<DnsMessage> {
   return withTimeout<DnsMessage>(type, name, ms, signal, (settle) => {
-    const question = sockets.ask(
+    return sockets.ask(
       server,
       packet,
       (reply) => {
@@ -155,7 +155,6 @@ function udpExchange(
       },
       () => settle(dnsError('ECONNREFUSED', type, name)),
     );
-    return question.done;
   });
 }
 

@@ -102,10 +102,10 @@ export class UdpSockets {
 
   /**
    * Sends `packet` to `server` with a fresh id written into its first two bytes. `onReply` gets each
-   * datagram from that server carrying that id, until the returned function is called to stop
-   * waiting; `onError` is called if the socket fails. Returns the id used, and the stop function.
+   * datagram from that server carrying that id until the returned function is called to stop
+   * waiting; `onError` is called if the socket fails.
    */
-  ask(server: UdpServer, packet: Buffer, onReply: (reply: Buffer) => void, onError: () => void): { id: number; done: () => void } {
+  ask(server: UdpServer, packet: Buffer, onReply: (reply: Buffer) => void, onError: () => void): () => void {
     const shared = this.socketFor(isIPv6(server.host) ? 'udp6' : 'udp4');
     const id = shared.newId();
     packet.writeUInt16BE(id, 0);
@@ -114,13 +114,10 @@ export class UdpSockets {
     shared.socket.send(packet, server.port, server.host, (err) => {
       if (err && !finished) onError();
     });
-    return {
-      id,
-      done: () => {
-        if (finished) return;
-        finished = true;
-        if (!shared.closed) shared.remove(id);
-      },
+    return () => {
+      if (finished) return;
+      finished = true;
+      if (!shared.closed) shared.remove(id);
     };
   }
 
