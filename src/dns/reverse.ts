@@ -1,4 +1,4 @@
-// Reverse-lookup names and the adapter that sends smtp-server's own reverse lookup through our layer.
+// Reverse-lookup names, and the reverse lookup smtp-server makes through our DNS layer.
 import net from 'node:net';
 import type { DnsResolver } from './types.ts';
 import { ipv6ToBytes } from './wire.ts';
@@ -15,25 +15,6 @@ export function reversedAddress(ip: string): string {
 /** The PTR name of an address: `1.2.0.192.in-addr.arpa` or `….ip6.arpa`. */
 export function ptrName(ip: string): string {
   return `${reversedAddress(ip)}.${ipv4Of(ip) ? 'in-addr.arpa' : 'ip6.arpa'}`;
-}
-
-/** smtp-server's `resolver` option: its reverse lookup of each client then uses our cache and time limits. */
-export function smtpServerResolver(resolver: DnsResolver): { reverse(ip: string, callback: (err: Error | null, hostnames?: string[]) => void): void } {
-  return {
-    reverse(ip, callback) {
-      let name: string;
-      try {
-        name = ptrName(ip);
-      } catch (err) {
-        callback(err as Error);
-        return;
-      }
-      resolver.resolve(name, 'PTR').then(
-        (names) => callback(null, names as string[]),
-        (err: Error) => callback(err),
-      );
-    },
-  };
 }
 
 /** A reverse lookup through our layer, in the form the SMTP server takes (`reverse` option). */

@@ -1,7 +1,7 @@
 // The SMTP edge: the only file that knows smtp-server. It follows the dialogue, starts each scan stage as
 // soon as its evidence is there, refuses before DATA when it can, and turns outcomes into SMTP replies.
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
@@ -107,6 +107,17 @@ export class SmtpGateway {
       onClose: (session) => this.onClose(session),
     } as ConstructorParameters<typeof SMTPServer>[0]);
     this.server.on('error', (err) => this.o.log.error({ err: err.message }, 'smtp server error'));
+    // smtp-server asks for the client's name only after its 100 ms early-talker pause, and greets once
+    // the answer is in. Asked at accept, the answer is cached (or on its way) by then: the lookup's time
+    // overlaps the pause instead of adding to it.
+    const { reverse } = options;
+    if (reverse) {
+      this.listener().on('connection', (socket: Socket) => {
+        // Not for a connection over the limit, which smtp-server turns away unnamed.
+        if (this.liveConnectionCount() > this.o.config.smtp.maxConnections || !socket.remoteAddress) return;
+        reverse(socket.remoteAddress).catch(() => {});
+      });
+    }
   }
 
   async listen(): Promise<AddressInfo> {
@@ -124,7 +135,16 @@ export class SmtpGateway {
   }
 
   address(): AddressInfo {
-    return (this.server as unknown as { server: { address(): AddressInfo } }).server.address();
+    return this.listener().address() as AddressInfo;
+  }
+
+  /** smtp-server's own TCP listener. */
+  private listener(): Server {
+    return (this.server as unknown as { server: Server }).server;
+  }
+
+  private liveConnectionCount(): number {
+    return (this.server as unknown as { connections: Set<unknown> }).connections.size;
   }
 
   /**

@@ -4,7 +4,7 @@ import { CachingResolver, zoneResolver } from '../../src/dns/resolver.ts';
 import { ZoneTransport } from '../../src/dns/zone.ts';
 import { isNegativeDnsError } from '../../src/dns/types.ts';
 import { mailauthResolver } from '../../src/dns/mailauth.ts';
-import { ptrName, smtpServerResolver } from '../../src/dns/reverse.ts';
+import { ptrName, reverseLookup } from '../../src/dns/reverse.ts';
 
 const zone = {
   'example.com': { A: ['192.0.2.1'], TXT: ['v=spf1 -all', 'x'.repeat(600)], MX: [{ exchange: 'MX.example.com.', priority: 10 }], ttl: 60 },
@@ -145,10 +145,7 @@ describe('adapters', () => {
 
   it('answers smtp-server reverse lookups through the layer', async () => {
     const { resolver, transport } = setup();
-    const names = await new Promise((resolve, reject) =>
-      smtpServerResolver(resolver).reverse('127.0.0.1', (err, n) => (err ? reject(err) : resolve(n))),
-    );
-    expect(names).toEqual(['localhost']);
+    expect(await reverseLookup(resolver)('127.0.0.1')).toEqual(['localhost']);
     expect(transport.asked).toEqual(['PTR 1.0.0.127.in-addr.arpa']);
   });
 

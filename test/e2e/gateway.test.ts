@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { startTestGateway, message, GTUBE, type TestGateway, type Overrides } from '../helpers/gateway.ts';
 import { rawSmtp } from '../helpers/raw-smtp.ts';
+import { startDnsServer } from '../helpers/dns-server.ts';
 
 let gw: TestGateway | undefined;
 afterEach(async () => {
@@ -304,6 +305,26 @@ describe('shutdown', () => {
 });
 
 describe('transport', () => {
+  it('asks for the client\'s name as it connects, so a slow reverse lookup overlaps the early-talker pause', async () => {
+    const dns = await startDnsServer({ zone: { '1.0.0.127.in-addr.arpa': { PTR: ['client.test.example'] } } });
+    try {
+      const g = await start({ dns: { servers: [dns.address], timeoutMs: 2000 } });
+      dns.behaviour.delayMs = 300;
+      const t0 = performance.now();
+      const c = await rawSmtp(g.port);
+      // smtp-server itself would ask only after its 100 ms pause.
+      await new Promise((r) => setTimeout(r, 60));
+      expect(dns.queries.filter((q) => q.type === 'PTR')).toHaveLength(1);
+      expect(await c.reply()).toMatch(/^220 /);
+      // The greeting waits for the answer (300 ms), not for the pause and then the answer (400 ms).
+      expect(performance.now() - t0).toBeLessThan(380);
+      expect(dns.queries.filter((q) => q.type === 'PTR')).toHaveLength(1);
+      c.close();
+    } finally {
+      await dns.stop();
+    }
+  });
+
   it('offers STARTTLS when a certificate is configured, and relays over it', async () => {
     const g = await start({ smtp: { tls: { cert: 'test/fixtures/tls/cert.pem', key: 'test/fixtures/tls/key.pem' } } });
     const c = await rawSmtp(g.port);
