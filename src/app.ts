@@ -8,6 +8,7 @@ import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
 import { Quarantine } from './quarantine/quarantine.ts';
 import { Relay } from './deliver/relay.ts';
+import { DownstreamDsnProbe } from './deliver/downstream-probe.ts';
 import { Delivery } from './deliver/delivery.ts';
 import { SmtpGateway } from './smtp/server.ts';
 import { createResolver } from './dns/resolver.ts';
@@ -135,6 +136,9 @@ export async function startGateway(config: Readonly<Config>, log: Logger): Promi
       throw err;
     }
   }
+  // DSN is offered to clients only while the downstream offers it.
+  const dsnProbe = new DownstreamDsnProbe({ ...config.relay, hostname: config.smtp.hostname }, (on) => smtp.offerDsn(on), log);
+  dsnProbe.start();
   const purge = () => core.quarantine.purge().catch((err: Error) => log.error({ err: err.message }, 'quarantine purge failed'));
   void core.quarantine.recover().catch((err: Error) => log.error({ err: err.message }, 'quarantine recovery failed')).then(purge);
   const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS).unref();
@@ -148,6 +152,7 @@ export async function startGateway(config: Readonly<Config>, log: Logger): Promi
     stop() {
       stopped ??= (async () => {
         clearInterval(purgeTimer);
+        dsnProbe.stop();
         await admin?.close();
         await smtp.close();
         await workers?.close();

@@ -5,7 +5,7 @@ import type { Quarantine } from '../quarantine/quarantine.ts';
 import type { QuarantineEntry } from '../store/types.ts';
 import { SmtpError, replies } from '../smtp/replies.ts';
 import { authenticationResults, fieldName, joinMessage, receivedField, rewriteHeaders, spamHeaders, splitMessage } from './headers.ts';
-import { buildDsn } from './dsn.ts';
+import { buildDsn, relayDsn, wantsFailureReport, type DsnRequest } from './dsn.ts';
 import type { Relay } from './relay.ts';
 
 export interface Transaction {
@@ -14,6 +14,8 @@ export interface Transaction {
   raw: Buffer;
   tls: boolean;
   receivedAt: Date;
+  /** The client's DSN parameters, when it gave any. */
+  dsn?: DsnRequest;
 }
 
 export interface Outcome {
@@ -109,7 +111,7 @@ export class Delivery {
   }
 
   private async relay(t: Transaction, raw: Buffer): Promise<Outcome> {
-    const result = await this.o.relay.send(t.envelope.mailFrom, t.envelope.rcptTo, raw, t.tid);
+    const result = await this.o.relay.send(t.envelope.mailFrom, t.envelope.rcptTo, raw, t.tid, relayDsn(t.dsn, t.envelope.rcptTo));
     const outcome: Outcome = { reply: `2.0.0 Ok: queued as ${t.tid}`, relayId: result.queueId ?? result.response };
     if (result.refused.length) {
       outcome.refused = result.refused.map((r) => r.recipient);
@@ -120,15 +122,22 @@ export class Delivery {
 
   /**
    * Some recipients refused, others accepted: the message cannot be refused any more without duplicating it
-   * for those who got it, so the sender gets a DSN through the downstream. A bounce is never bounced.
+   * for those who got it, so the sender gets a DSN through the downstream. A bounce is never bounced, and
+   * recipients whose sender asked not to hear of failures (NOTIFY=NEVER, or NOTIFY without FAILURE) are left out.
    */
-  private async notifySender(t: Transaction, refused: Parameters<typeof buildDsn>[0]['refused']): Promise<void> {
+  private async notifySender(t: Transaction, all: Parameters<typeof buildDsn>[0]['refused']): Promise<void> {
     const log = this.o.log.child({ tid: t.tid });
     if (!t.envelope.mailFrom) {
-      log.warn({ refused: refused.map((r) => r.recipient) }, 'downstream refused recipients of a bounce; no DSN for a null sender');
+      log.warn({ refused: all.map((r) => r.recipient) }, 'downstream refused recipients of a bounce; no DSN for a null sender');
       return;
     }
-    const dsn = buildDsn({ hostname: this.o.hostname, sender: t.envelope.mailFrom, original: t.raw, refused, ref: t.tid });
+    const refused = all.filter((r) => wantsFailureReport(t.dsn, r.recipient));
+    if (refused.length < all.length) {
+      const unreported = all.filter((r) => !refused.includes(r)).map((r) => r.recipient);
+      log.info({ refused: unreported }, 'downstream refused recipients whose sender asked for no failure report');
+    }
+    if (!refused.length) return;
+    const dsn = buildDsn({ hostname: this.o.hostname, sender: t.envelope.mailFrom, original: t.raw, refused, ref: t.tid, request: t.dsn });
     try {
       await this.o.relay.send('', [t.envelope.mailFrom], dsn, `${t.tid}-dsn`);
       log.info({ refused: refused.map((r) => r.recipient) }, 'downstream refused some recipients; DSN sent to the sender');

@@ -1,9 +1,75 @@
-// A delivery status notification (RFC 3464) for recipients the downstream refused while it took the
-// message for others. Sluice has no queue, so telling the sender is how nothing vanishes unnoticed.
+// Delivery status notifications (RFC 3461, 3464): what a client asked for with MAIL FROM RET/ENVID and
+// RCPT TO NOTIFY/ORCPT, passed on to the downstream; and our own report for recipients the downstream
+// refused while it took the message for others. Sluice has no queue, so telling the sender is how
+// nothing vanishes unnoticed.
 import { randomBytes } from 'node:crypto';
 import type { RecipientRefusal } from './relay.ts';
 import { enhancedIn } from '../smtp/replies.ts';
 import { rfc5322Date, splitMessage } from './headers.ts';
+
+/** The DSN parameters of one transaction (smtp-server has decoded their xtext, refusing control characters). */
+export interface DsnRequest {
+  /** RET: a failure report carries the whole message or only its headers. */
+  ret?: 'FULL' | 'HDRS';
+  /** ENVID: the sender's own id for the transaction. */
+  envid?: string;
+  /** Per recipient address: NOTIFY (`NEVER`, or some of `SUCCESS`, `FAILURE`, `DELAY`) and ORCPT (`rfc822;addr`). */
+  recipients: Record<string, { notify?: string[]; orcpt?: string }>;
+}
+
+/** Parameters of MAIL FROM or RCPT TO as smtp-server parses them (`RET=HDRS` → `{ RET: 'HDRS' }`). */
+export type SmtpParams = Record<string, string | boolean> | undefined;
+
+/** RET and ENVID of MAIL FROM; undefined when the client gave neither. */
+export function dsnOfMailFrom(args: SmtpParams): DsnRequest | undefined {
+  const ret = typeof args?.RET === 'string' ? args.RET.toUpperCase() : undefined;
+  const envid = typeof args?.ENVID === 'string' ? args.ENVID : undefined;
+  if (!ret && !envid) return undefined;
+  return { ...(ret === 'FULL' || ret === 'HDRS' ? { ret } : {}), ...(envid ? { envid } : {}), recipients: {} };
+}
+
+/** Adds an accepted recipient's NOTIFY and ORCPT (their syntax already checked by smtp-server). */
+export function addDsnRecipient(request: DsnRequest | undefined, rcpt: string, args: SmtpParams): DsnRequest | undefined {
+  const notify = typeof args?.NOTIFY === 'string' ? args.NOTIFY.toUpperCase().split(',') : undefined;
+  const orcpt = typeof args?.ORCPT === 'string' ? args.ORCPT : undefined;
+  if (!notify && !orcpt) return request;
+  const out = request ?? { recipients: {} };
+  out.recipients[rcpt] = { ...(notify ? { notify } : {}), ...(orcpt ? { orcpt } : {}) };
+  return out;
+}
+
+/** DSN parameters of one downstream transaction, as nodemailer takes them (it encodes the xtext itself). */
+export interface RelayDsn {
+  ret?: 'FULL' | 'HDRS';
+  envid?: string;
+  notify?: string[];
+  orcpt?: string;
+}
+
+/**
+ * What can go downstream in one transaction: RET and ENVID always; NOTIFY when every recipient asked
+ * the same (nodemailer gives all recipients of a transaction the same RCPT parameters), and ORCPT
+ * when there is one recipient. Recipients that asked differently get the downstream's default
+ * (failures and delays reported), as if their sender had asked nothing.
+ */
+export function relayDsn(request: DsnRequest | undefined, to: readonly string[]): RelayDsn | undefined {
+  if (!request) return undefined;
+  const out: RelayDsn = {};
+  if (request.ret) out.ret = request.ret;
+  if (request.envid) out.envid = request.envid;
+  const notifies = new Set(to.map((r) => request.recipients[r]?.notify?.join(',') ?? ''));
+  const [notify] = notifies;
+  if (notifies.size === 1 && notify) out.notify = notify.split(',');
+  const orcpt = to.length === 1 ? request.recipients[to[0]]?.orcpt : undefined;
+  if (orcpt) out.orcpt = orcpt;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Whether the sender wants to hear of a failure for this recipient (asking nothing means yes). */
+export function wantsFailureReport(request: DsnRequest | undefined, rcpt: string): boolean {
+  const notify = request?.recipients[rcpt]?.notify;
+  return !notify || notify.includes('FAILURE');
+}
 
 export interface DsnInput {
   hostname: string;
@@ -11,6 +77,8 @@ export interface DsnInput {
   original: Buffer;
   refused: readonly RecipientRefusal[];
   ref: string;
+  /** The client's DSN parameters: ENVID and each recipient's ORCPT go into the report. */
+  request?: DsnRequest;
   date?: Date;
 }
 
@@ -21,7 +89,9 @@ export function buildDsn(input: DsnInput): Buffer {
   const perRecipient = input.refused
     .map((r) => {
       const status = enhancedIn(r.response) ?? (r.responseCode >= 500 ? '5.0.0' : '4.0.0');
+      const orcpt = input.request?.recipients[r.recipient]?.orcpt;
       return [
+        ...(orcpt ? [`Original-Recipient: ${oneLine(orcpt).replace(';', '; ')}`] : []),
         `Final-Recipient: rfc822; ${r.recipient}`,
         'Action: failed',
         `Status: ${status}`,
@@ -59,6 +129,7 @@ export function buildDsn(input: DsnInput): Buffer {
     'Content-Type: message/delivery-status',
     '',
     `Reporting-MTA: dns; ${input.hostname}`,
+    ...(input.request?.envid ? [`Original-Envelope-Id: ${oneLine(input.request.envid)}`] : []),
     `Arrival-Date: ${rfc5322Date(date)}`,
     '',
     perRecipient,

@@ -1,7 +1,9 @@
 // Hands messages to the downstream MTA over a pooled SMTP connection and translates its replies into ours.
 import nodemailer from 'nodemailer';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Logger } from 'pino';
 import { SmtpError, replies } from '../smtp/replies.ts';
+import type { RelayDsn } from './dsn.ts';
 
 export interface RelayOptions {
   host: string;
@@ -66,13 +68,15 @@ export class Relay {
   }
 
   /**
-   * Sends the message; resolves once the downstream accepted it for at least one recipient.
+   * Sends the message; resolves once the downstream accepted it for at least one recipient. `dsn`
+   * goes out with MAIL FROM and RCPT TO when the downstream offers DSN.
    * Throws an SmtpError fit to give our client: 451 4.4.x when the downstream is away or defers, its own 5xx when it refuses.
    */
-  async send(from: string, to: readonly string[], raw: Buffer, ref: string): Promise<RelayResult> {
+  async send(from: string, to: readonly string[], raw: Buffer, ref: string, dsn?: RelayDsn): Promise<RelayResult> {
     const started = performance.now();
     try {
-      const info = await this.transport.sendMail({ envelope: { from, to: [...to] }, raw });
+      // nodemailer's type spells RET "Full"; it upper-cases whatever it is given.
+      const info = await this.transport.sendMail({ envelope: { from, to: [...to] }, raw, ...(dsn ? { dsn: dsn as SMTPConnection.DSNOptions } : {}) });
       this.metrics?.relay((performance.now() - started) / 1000);
       const refused = ((info as { rejectedErrors?: SendError[] }).rejectedErrors ?? []).map((e) => ({
         recipient: e.recipient ?? '',

@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.ts';
 import type { Pipeline, ScanResult, ScanSession, StageOutcome } from '../scan/pipeline.ts';
 import type { Envelope, Verdict } from '../scan/types.ts';
 import type { Delivery, Outcome } from '../deliver/delivery.ts';
+import { addDsnRecipient, dsnOfMailFrom, type DsnRequest, type SmtpParams } from '../deliver/dsn.ts';
 import { newId } from '../util/ids.ts';
 import { ipv4Of } from '../util/ip.ts';
 import { SmtpError, replies } from './replies.ts';
@@ -50,6 +51,8 @@ interface TransactionState {
   timer: NodeJS.Timeout;
   /** Set once a pre-DATA verdict refused the transaction, so later recipients get the same answer. */
   refusal?: SmtpError;
+  /** DSN parameters of MAIL FROM and the accepted RCPT TOs, passed on when relaying. */
+  dsn?: DsnRequest;
 }
 
 /** Why a closed connection's checks stop: one shared reason, since abort() without one builds a DOMException with a stack each time. */
@@ -102,7 +105,7 @@ export class SmtpGateway {
       ...tls,
       onConnect: (session, cb) => this.onConnect(session, cb),
       onMailFrom: (address, session, cb) => this.onMailFrom(address.address, address.args, session, cb),
-      onRcptTo: (address, session, cb) => void this.onRcptTo(address.address, session, cb),
+      onRcptTo: (address, session, cb) => void this.onRcptTo(address.address, address.args, session, cb),
       onData: (stream, session, cb) => void this.onData(stream, session, cb),
       onClose: (session) => this.onClose(session),
     } as ConstructorParameters<typeof SMTPServer>[0]);
@@ -132,6 +135,14 @@ export class SmtpGateway {
     const address = this.address();
     this.o.log.info({ host: address.address, port: address.port }, 'smtp listening');
     return address;
+  }
+
+  /**
+   * Offers DSN (RFC 3461) in EHLO from now on, or stops offering it: only while the downstream does,
+   * so that the parameters a client gives can go on (see deliver/downstream-probe.ts).
+   */
+  offerDsn(on: boolean): void {
+    (this.server as unknown as { options: { hideDSN: boolean } }).options.hideDSN = !on;
   }
 
   address(): AddressInfo {
@@ -216,7 +227,7 @@ export class SmtpGateway {
     if (!conn) return cb(replies.localError(session.id));
     this.endTransaction(conn);
     const tid = newId();
-    const declared = args ? Number((args as Record<string, string>).SIZE) : NaN;
+    const declared = args ? Number((args as NonNullable<SmtpParams>).SIZE) : NaN;
     const envelope: Envelope = {
       clientIp: conn.ip,
       clientHostname: hostnameOf(session),
@@ -229,11 +240,11 @@ export class SmtpGateway {
     const scan = this.o.pipeline.begin(tid, envelope, log, conn.connectStage);
     scan.start('mail');
     const timer = setTimeout(() => this.transactionTimedOut(session), this.o.config.smtp.transactionTimeoutMs);
-    conn.txn = { tid, envelope, scan, startedAt: Date.now(), timer };
+    conn.txn = { tid, envelope, scan, startedAt: Date.now(), timer, dsn: dsnOfMailFrom(args as SmtpParams) };
     cb();
   }
 
-  private async onRcptTo(rcpt: string, session: SMTPServerSession, cb: (err?: Error | null) => void): Promise<void> {
+  private async onRcptTo(rcpt: string, args: unknown, session: SMTPServerSession, cb: (err?: Error | null) => void): Promise<void> {
     const conn = this.connections.get(session.id);
     const txn = conn?.txn;
     if (!conn || !txn) return cb(replies.localError(session.id));
@@ -254,6 +265,7 @@ export class SmtpGateway {
         this.logVerdict(conn, txn, verdict, { stage: 'rcpt', savedBytes: txn.envelope.declaredSize ?? 0 });
         return cb(txn.refusal);
       }
+      txn.dsn = addDsnRecipient(txn.dsn, rcpt, args as SmtpParams);
       cb();
     } catch (err) {
       txn.envelope.rcptTo.pop();
@@ -288,7 +300,7 @@ export class SmtpGateway {
       let outcome: Outcome;
       try {
         outcome = await this.o.delivery.act(
-          { tid: txn.tid, envelope: txn.envelope, raw, tls: Boolean(session.secure), receivedAt: new Date(txn.startedAt) },
+          { tid: txn.tid, envelope: txn.envelope, raw, tls: Boolean(session.secure), receivedAt: new Date(txn.startedAt), dsn: txn.dsn },
           result.verdict,
           result.authResults,
         );

@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { startTestGateway, message, GTUBE, type TestGateway, type Overrides } from '../helpers/gateway.ts';
 import { rawSmtp } from '../helpers/raw-smtp.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
+import { startSink, type Sink } from '../helpers/sink.ts';
 
 let gw: TestGateway | undefined;
 afterEach(async () => {
@@ -225,6 +226,87 @@ describe('downstream trouble', () => {
     expect(text).toContain('Final-Recipient: rfc822; gone@example.net');
     expect(text).toContain('Status: 5.1.1');
     expect(g.verdicts()[0]).toMatchObject({ refused: ['gone@example.net'] });
+  });
+});
+
+describe('delivery status notifications (RFC 3461)', () => {
+  let dsnSink: Sink | undefined;
+  afterEach(async () => {
+    await dsnSink?.stop();
+    dsnSink = undefined;
+  });
+  const ehlo = async (g: TestGateway) => {
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    const reply = await c.command('EHLO client.test.example\r\n');
+    c.close();
+    return reply;
+  };
+  /** A gateway in front of a downstream that offers DSN, once it has seen that. */
+  const startWithDsn = async () => {
+    dsnSink = await startSink(0, { dsn: true });
+    const g = (gw = await startTestGateway({}, { sink: dsnSink }));
+    for (let i = 0; i < 50 && !/^250[- ]DSN$/m.test(await ehlo(g)); i++) await new Promise((r) => setTimeout(r, 20));
+    return g;
+  };
+  const sendRaw = async (g: TestGateway, mailFrom: string, rcpts: string[]) => {
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    await c.command('EHLO client.test.example\r\n');
+    expect(await c.command(`MAIL FROM:${mailFrom}\r\n`)).toMatch(/^250/);
+    for (const r of rcpts) expect(await c.command(`RCPT TO:${r}\r\n`)).toMatch(/^250/);
+    expect(await c.command('DATA\r\n')).toMatch(/^354/);
+    expect(await c.command(`${message().replace(/\r?\n/g, '\r\n')}\r\n.\r\n`)).toMatch(/^250/);
+    c.close();
+  };
+
+  it('is offered only while the downstream offers it', async () => {
+    const g = await start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await ehlo(g)).not.toMatch(/DSN/);
+    await g.stop();
+    gw = undefined;
+    expect(await ehlo(await startWithDsn())).toMatch(/^250[- ]DSN$/m);
+  });
+
+  it('passes RET, ENVID, NOTIFY and ORCPT on to the downstream', async () => {
+    const g = await startWithDsn();
+    // `+` and `=` travel xtext-encoded (+2B, +3D) on both hops; each smtp-server decodes them.
+    await g.send({ raw: message(), dsn: { ret: 'HDRS', envid: 'QQ314159+x=y', notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;user+x@example.net' } });
+    const [m] = await g.sink.waitFor(1);
+    expect(m.dsn).toEqual({ ret: 'HDRS', envid: 'QQ314159+x=y', recipients: { 'user@example.net': { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;user+x@example.net' } } });
+  });
+
+  it('passes NOTIFY on only when every recipient asked the same, and ORCPT only for a single recipient', async () => {
+    const g = await startWithDsn();
+    await sendRaw(g, '<sender@origin.example> ENVID=E1', ['<a@example.net> NOTIFY=NEVER ORCPT=rfc822;a@example.net', '<b@example.net> NOTIFY=SUCCESS ORCPT=rfc822;b@example.net']);
+    const [m] = await g.sink.waitFor(1);
+    expect(m.to).toEqual(['a@example.net', 'b@example.net']);
+    expect(m.dsn).toEqual({ ret: null, envid: 'E1', recipients: {} });
+  });
+
+  it('reports refused recipients with their ORCPT and the ENVID, leaving out those that asked for no failure report', async () => {
+    const g = await startWithDsn();
+    g.sink.rcptReplies.set('gone@example.net', { code: 550, text: '5.1.1 No such user' });
+    g.sink.rcptReplies.set('quiet@example.net', { code: 550, text: '5.1.1 No such user' });
+    await sendRaw(g, '<sender@origin.example> RET=FULL ENVID=ENV+2B7', ['<user@example.net>', '<gone@example.net> NOTIFY=FAILURE ORCPT=rfc822;old-gone@example.net', '<quiet@example.net> NOTIFY=NEVER']);
+    const [delivered, report] = await g.sink.waitFor(2);
+    expect(delivered.to).toEqual(['user@example.net']);
+    const text = report.raw.toString();
+    expect(text).toContain('Original-Envelope-Id: ENV+7');
+    expect(text).toContain('Original-Recipient: rfc822; old-gone@example.net\r\nFinal-Recipient: rfc822; gone@example.net');
+    expect(text).not.toContain('quiet@example.net');
+    expect(g.verdicts()[0]).toMatchObject({ refused: ['gone@example.net', 'quiet@example.net'] });
+  });
+
+  it('sends no report at all when every refused recipient asked for none', async () => {
+    const g = await startWithDsn();
+    g.sink.rcptReplies.set('quiet@example.net', { code: 550, text: '5.1.1 No such user' });
+    await sendRaw(g, '<sender@origin.example>', ['<user@example.net>', '<quiet@example.net> NOTIFY=SUCCESS']);
+    await g.sink.waitFor(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(g.sink.messages).toHaveLength(1);
+    expect(g.logs.some((l) => l.msg === 'downstream refused recipients whose sender asked for no failure report')).toBe(true);
   });
 });
 

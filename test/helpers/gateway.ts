@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import nodemailer from 'nodemailer';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { parseConfig } from '../../src/config/load.ts';
 import type { z } from 'zod';
 import type { Config, configSchema } from '../../src/config/schema.ts';
@@ -35,6 +36,8 @@ export interface SendInput {
   /** Source address of the client connection (127.0.0.x are all this machine). */
   localAddress?: string;
   name?: string;
+  /** A DSN request (RFC 3461) as nodemailer takes it: the same NOTIFY and ORCPT for every recipient. */
+  dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string; notify?: string[]; orcpt?: string };
 }
 
 /** Config overrides, as they would be written in the YAML file, merged one level deep over the test defaults. */
@@ -82,6 +85,7 @@ export async function startTestGateway(overrides: Overrides = {}, options: { sin
         const info = await transport.sendMail({
           envelope: { from: input.from ?? 'sender@origin.example', to: input.to ?? ['user@example.net'] },
           raw: input.raw,
+          ...(input.dsn ? { dsn: input.dsn as SMTPConnection.DSNOptions } : {}),
         });
         return { response: String(info.response) };
       } finally {

@@ -8,6 +8,8 @@ export interface SinkMessage {
   to: string[];
   raw: Buffer;
   queueId: string;
+  /** DSN parameters as they arrived (xtext decoded): RET and ENVID, and NOTIFY and ORCPT per recipient. */
+  dsn: { ret: string | null; envid: string | null; recipients: Record<string, { notify?: string[]; orcpt?: string }> };
 }
 
 export interface Sink {
@@ -24,7 +26,8 @@ export interface Sink {
   restart(): Promise<void>;
 }
 
-export async function startSink(port = 0): Promise<Sink> {
+/** `dsn`: offer DSN in EHLO (smtp-server does not by default). */
+export async function startSink(port = 0, options: { dsn?: boolean } = {}): Promise<Sink> {
   let counter = 0;
   const waiters: { n: number; resolve: () => void }[] = [];
   let server: SMTPServer;
@@ -53,6 +56,7 @@ export async function startSink(port = 0): Promise<Sink> {
       disabledCommands: ['AUTH', 'STARTTLS'],
       logger: false,
       closeTimeout: 100,
+      hideDSN: !options.dsn,
       onRcptTo(address, _session, cb) {
         const reply = sink.rcptReplies.get(address.address);
         if (!reply) return cb();
@@ -69,6 +73,7 @@ export async function startSink(port = 0): Promise<Sink> {
             to: session.envelope.rcptTo.map((r) => r.address),
             raw: Buffer.concat(chunks),
             queueId,
+            dsn: dsnOf(session.envelope),
           });
           for (const w of waiters.filter((w) => sink.messages.length >= w.n)) {
             waiters.splice(waiters.indexOf(w), 1);
@@ -86,4 +91,19 @@ export async function startSink(port = 0): Promise<Sink> {
   };
   await listen(port);
   return sink;
+}
+
+/** smtp-server keeps DSN parameters on the envelope and its recipients; its type declarations do not say so. */
+interface DsnEnvelope {
+  dsn?: { ret: string | null; envid: string | null };
+  rcptTo: { address: string; dsn?: { notify?: string[]; orcpt?: string } }[];
+}
+
+function dsnOf(envelope: unknown): SinkMessage['dsn'] {
+  const e = envelope as DsnEnvelope;
+  return {
+    ret: e.dsn?.ret ?? null,
+    envid: e.dsn?.envid ?? null,
+    recipients: Object.fromEntries(e.rcptTo.filter((r) => r.dsn).map((r) => [r.address, r.dsn!])),
+  };
 }
