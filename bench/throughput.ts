@@ -4,7 +4,7 @@
 // Each server runs in its own process; the load comes from this one, one new connection per message.
 // BENCH_WORKERS=N runs the gateway with `checks.workers: N` (the data stage on N worker threads).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCorpus, sample } from './corpus.ts';
@@ -47,6 +47,19 @@ function cpuMs(pid: number, thread?: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** CPU time so far of each of a process's scan worker threads (Node names them WorkerThread), by thread id. */
+function workerThreadsCpuMs(pid: number): Map<string, number> {
+  const threads = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'WorkerThread') threads.set(tid, cpuMs(pid, Number(tid)));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return threads;
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -71,9 +84,9 @@ interface Measured {
   cpuMsPerMessage: number;
   /**
    * Per level: CPU per message of the server and of everything else on the machine (load, DNS, sink),
-   * and how busy the server's main thread (its event loop) was, in %.
+   * and how busy the server's main thread (its event loop) and its busiest scan worker were, in %.
    */
-  levels: { serverMs: number; othersMs: number; mainThreadBusy: number }[];
+  levels: { serverMs: number; othersMs: number; mainThreadBusy: number; workerThreadBusy?: number }[];
 }
 
 async function measure(port: number, pid: number, sinkPid: number, messages: LoadMessage[]): Promise<Measured> {
@@ -86,13 +99,16 @@ async function measure(port: number, pid: number, sinkPid: number, messages: Loa
     const batch = c === 1 ? messages.slice(0, Math.min(100, messages.length)) : messages;
     const server0 = cpuMs(pid);
     const main0 = cpuMs(pid, pid);
+    const workers0 = workerThreadsCpuMs(pid);
     const others0 = ownCpuMs() + cpuMs(sinkPid);
     const result = await runLoad(port, batch, c);
     results.push(result);
+    const workerMs = [...workerThreadsCpuMs(pid)].map(([tid, ms]) => ms - (workers0.get(tid) ?? 0));
     levels.push({
       serverMs: (cpuMs(pid) - server0) / batch.length,
       othersMs: (ownCpuMs() + cpuMs(sinkPid) - others0) / batch.length,
       mainThreadBusy: (cpuMs(pid, pid) - main0) / (result.seconds * 10),
+      ...(workerMs.length ? { workerThreadBusy: Math.max(...workerMs) / (result.seconds * 10) } : {}),
     });
     sent += batch.length;
   }
@@ -159,13 +175,13 @@ async function main(): Promise<void> {
     // What 0.8 of the bare relay would take here: the cores minus what the load generator, DNS server
     // and sink use at that rate, shared out over the messages.
     console.log('\nCPU budget at 0.8 of the bare relay (ms per message):');
-    console.log('concurrency | target msgs/s | load+DNS+sink use | left for the gateway | gateway used | gateway main thread busy');
+    console.log('concurrency | target msgs/s | load+DNS+sink use | left for the gateway | gateway used | main thread busy | busiest scan worker');
     LEVELS.forEach((c, i) => {
       if (c < 50) return;
       const target = 0.8 * bareResults[i].perSecond;
-      const { serverMs, othersMs, mainThreadBusy } = gwLevels[i];
+      const { serverMs, othersMs, mainThreadBusy, workerThreadBusy } = gwLevels[i];
       const left = (availableParallelism() * 1000 - target * othersMs) / target;
-      console.log(`${String(c).padStart(11)} | ${target.toFixed(0).padStart(13)} | ${othersMs.toFixed(2).padStart(17)} | ${left.toFixed(2).padStart(20)} | ${serverMs.toFixed(2).padStart(12)} | ${mainThreadBusy.toFixed(0).padStart(23)}%`);
+      console.log(`${String(c).padStart(11)} | ${target.toFixed(0).padStart(13)} | ${othersMs.toFixed(2).padStart(17)} | ${left.toFixed(2).padStart(20)} | ${serverMs.toFixed(2).padStart(12)} | ${mainThreadBusy.toFixed(0).padStart(15)}% | ${(workerThreadBusy === undefined ? '-' : `${workerThreadBusy.toFixed(0)}%`).padStart(19)}`);
     });
   } finally {
     await dns.stop();
