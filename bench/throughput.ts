@@ -2,7 +2,8 @@
 // (a) a bare relay built from the same parts (smtp-server → nodemailer pool → sink): the ceiling;
 // (b) the gateway (`sluice serve`) with every check on, DNS from a local server, Bayes trained.
 // Each server runs in its own process; the load comes from this one, one new connection per message.
-// BENCH_WORKERS=N runs the gateway with `checks.workers: N` (the data stage on N worker threads).
+// BENCH_WORKERS=N runs the gateway with `checks.workers: N` (the data stage on N worker threads);
+// BENCH_ROUNDS=N repeats the bare relay and the gateway N times and prints the medians too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -14,6 +15,8 @@ import { startDnsServer } from '../test/helpers/dns-server.ts';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
 const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,10,50,100').split(',').map(Number);
 const TRAIN = Number(process.env.BENCH_TRAIN ?? 1000);
+// Single runs on a shared 2-core machine vary by a tenth or more, hence rounds.
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 
 function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
@@ -128,13 +131,6 @@ async function main(): Promise<void> {
   // A local DNS server: a test blocklist that passes the RFC 5782 self-test, all else NXDOMAIN.
   const dns = await startDnsServer({ zone: { '2.0.0.127.bl.bench.test': { A: ['127.0.0.2'], TXT: ['test'] } } });
   try {
-    // (a) bare relay
-    const bare = await startChild(['bench/bare-relay.ts', String(sink.port)]);
-    const { results: bareResults, cpuMsPerMessage: bareCpu } = await measure(bare.port, bare.child.pid!, sink.child.pid!, messages);
-    const bareRss = peakRssMb(bare.child.pid!);
-    await stop(bare.child);
-
-    // (b) the gateway with every check on
     const config = join(dir, 'sluice.yaml');
     writeFileSync(config, [
       'smtp: { host: 127.0.0.1, port: 0, hostname: mx.bench.test, maxConnectionsPerIp: 1000 }',
@@ -157,37 +153,77 @@ async function main(): Promise<void> {
     // The gateway runs with the Node flags of `npm start` (or BENCH_NODE_FLAGS), as users run it.
     const startFlags = /node (.*?)bin\/sluice\.js/.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)?.[1] ?? '';
     const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? startFlags).split(' ').filter(Boolean);
-    const gw = await startChild([...profile, ...nodeFlags, 'bin/sluice.js', 'serve', '-c', config]);
-    const { results: gwResults, cpuMsPerMessage: gwCpu, levels: gwLevels } = await measure(gw.port, gw.child.pid!, sink.child.pid!, messages);
-    const gwRss = peakRssMb(gw.child.pid!);
-    await stop(gw.child);
 
-    console.log('\nconcurrency | bare relay msgs/s  p50 ms  p99 ms | gateway msgs/s  p50 ms  p99 ms | ratio b/a | gateway replies');
-    LEVELS.forEach((c, i) => {
-      const a = bareResults[i];
-      const b = gwResults[i];
-      const replies = Object.entries(b.replies).map(([k, v]) => `${k}xx:${v}`).join(' ');
-      console.log(`${String(c).padStart(11)} | ${a.perSecond.toFixed(1).padStart(17)} ${a.p50ms.toFixed(0).padStart(7)} ${a.p99ms.toFixed(0).padStart(7)} | ${b.perSecond.toFixed(1).padStart(14)} ${b.p50ms.toFixed(0).padStart(7)} ${b.p99ms.toFixed(0).padStart(7)} | ${(b.perSecond / a.perSecond).toFixed(2).padStart(9)} | ${replies}`);
-    });
-    console.log(`\npeak RSS: bare relay ${bareRss.toFixed(0)} MB, gateway ${gwRss.toFixed(0)} MB`);
-    console.log(`CPU per message (all threads): bare relay ${bareCpu.toFixed(2)} ms, gateway ${gwCpu.toFixed(2)} ms; this machine has ${availableParallelism()} cores`);
-    console.log(`dns queries answered by the local server: ${dns.queries.length}`);
-    // What 0.8 of the bare relay would take here: the cores minus what the load generator, DNS server
-    // and sink use at that rate, shared out over the messages.
-    console.log('\nCPU budget at 0.8 of the bare relay (ms per message):');
-    console.log('concurrency | target msgs/s | load+DNS+sink use | left for the gateway | gateway used | main thread busy | busiest scan worker');
-    LEVELS.forEach((c, i) => {
-      if (c < 50) return;
-      const target = 0.8 * bareResults[i].perSecond;
-      const { serverMs, othersMs, mainThreadBusy, workerThreadBusy } = gwLevels[i];
-      const left = (availableParallelism() * 1000 - target * othersMs) / target;
-      console.log(`${String(c).padStart(11)} | ${target.toFixed(0).padStart(13)} | ${othersMs.toFixed(2).padStart(17)} | ${left.toFixed(2).padStart(20)} | ${serverMs.toFixed(2).padStart(12)} | ${mainThreadBusy.toFixed(0).padStart(15)}% | ${(workerThreadBusy === undefined ? '-' : `${workerThreadBusy.toFixed(0)}%`).padStart(19)}`);
-    });
+    const rounds: Round[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (ROUNDS > 1) console.log(`\n--- round ${round} of ${ROUNDS}`);
+      // (a) bare relay
+      const bare = await startChild(['bench/bare-relay.ts', String(sink.port)]);
+      const bareRun = await measure(bare.port, bare.child.pid!, sink.child.pid!, messages);
+      const bareRss = peakRssMb(bare.child.pid!);
+      await stop(bare.child);
+      // (b) the gateway with every check on
+      const gw = await startChild([...profile, ...nodeFlags, 'bin/sluice.js', 'serve', '-c', config]);
+      const gwRun = await measure(gw.port, gw.child.pid!, sink.child.pid!, messages);
+      const gwRss = peakRssMb(gw.child.pid!);
+      await stop(gw.child);
+      rounds.push({ bare: bareRun, gateway: gwRun, bareRss, gatewayRss: gwRss });
+      printRound(rounds.at(-1)!);
+      console.log(`dns queries answered by the local server so far: ${dns.queries.length}`);
+    }
+    if (ROUNDS > 1) printMedians(rounds);
   } finally {
     await dns.stop();
     await stop(sink.child);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface Round {
+  bare: Measured;
+  gateway: Measured;
+  bareRss: number;
+  gatewayRss: number;
+}
+
+function printRound({ bare, gateway, bareRss, gatewayRss }: Round): void {
+  console.log('\nconcurrency | bare relay msgs/s  p50 ms  p99 ms | gateway msgs/s  p50 ms  p99 ms | ratio b/a | gateway replies');
+  LEVELS.forEach((c, i) => {
+    const a = bare.results[i];
+    const b = gateway.results[i];
+    const replies = Object.entries(b.replies).map(([k, v]) => `${k}xx:${v}`).join(' ');
+    console.log(`${String(c).padStart(11)} | ${a.perSecond.toFixed(1).padStart(17)} ${a.p50ms.toFixed(0).padStart(7)} ${a.p99ms.toFixed(0).padStart(7)} | ${b.perSecond.toFixed(1).padStart(14)} ${b.p50ms.toFixed(0).padStart(7)} ${b.p99ms.toFixed(0).padStart(7)} | ${(b.perSecond / a.perSecond).toFixed(2).padStart(9)} | ${replies}`);
+  });
+  console.log(`\npeak RSS: bare relay ${bareRss.toFixed(0)} MB, gateway ${gatewayRss.toFixed(0)} MB`);
+  console.log(`CPU per message (all threads): bare relay ${bare.cpuMsPerMessage.toFixed(2)} ms, gateway ${gateway.cpuMsPerMessage.toFixed(2)} ms; this machine has ${availableParallelism()} cores`);
+  // What 0.8 of the bare relay would take here: the cores minus what the load generator, DNS server
+  // and sink use at that rate, shared out over the messages.
+  console.log('\nCPU budget at 0.8 of the bare relay (ms per message):');
+  console.log('concurrency | target msgs/s | load+DNS+sink use | left for the gateway | gateway used | main thread busy | busiest scan worker');
+  LEVELS.forEach((c, i) => {
+    if (c < 50) return;
+    const target = 0.8 * bare.results[i].perSecond;
+    const { serverMs, othersMs, mainThreadBusy, workerThreadBusy } = gateway.levels[i];
+    const left = (availableParallelism() * 1000 - target * othersMs) / target;
+    console.log(`${String(c).padStart(11)} | ${target.toFixed(0).padStart(13)} | ${othersMs.toFixed(2).padStart(17)} | ${left.toFixed(2).padStart(20)} | ${serverMs.toFixed(2).padStart(12)} | ${mainThreadBusy.toFixed(0).padStart(15)}% | ${(workerThreadBusy === undefined ? '-' : `${workerThreadBusy.toFixed(0)}%`).padStart(19)}`);
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function printMedians(rounds: Round[]): void {
+  console.log(`\n--- medians over ${rounds.length} rounds`);
+  console.log('concurrency | bare relay msgs/s | gateway msgs/s | ratio b/a (each round)');
+  LEVELS.forEach((c, i) => {
+    const ratios = rounds.map((r) => r.gateway.results[i].perSecond / r.bare.results[i].perSecond);
+    console.log(`${String(c).padStart(11)} | ${median(rounds.map((r) => r.bare.results[i].perSecond)).toFixed(1).padStart(17)} | ${median(rounds.map((r) => r.gateway.results[i].perSecond)).toFixed(1).padStart(14)} | ${median(ratios).toFixed(2)} (${ratios.map((x) => x.toFixed(2)).join(', ')})`);
+  });
+  console.log(`peak RSS: bare relay ${median(rounds.map((r) => r.bareRss)).toFixed(0)} MB, gateway ${median(rounds.map((r) => r.gatewayRss)).toFixed(0)} MB (each round: ${rounds.map((r) => r.gatewayRss.toFixed(0)).join(', ')})`);
+  console.log(`CPU per message: bare relay ${median(rounds.map((r) => r.bare.cpuMsPerMessage)).toFixed(2)} ms, gateway ${median(rounds.map((r) => r.gateway.cpuMsPerMessage)).toFixed(2)} ms`);
 }
 
 /** Trains Bayes through the same `sluice learn` a user runs, when that command exists. */
