@@ -68,7 +68,7 @@ export async function buildCore(config: Readonly<Config>, log: Logger, options: 
   const unweighted = blocklists.unweightedSymbols(config.scores);
   if (unweighted.length) log.warn({ symbols: unweighted }, 'blocklist symbols without a weight in `scores` score 0');
   const checks = buildChecks({ config, store, log, dns, blocklists });
-  const pipeline = new Pipeline({ checks, policy: scoringPolicy(config), timeoutMs: config.checks.timeoutMs, log, metrics });
+  const pipeline = new Pipeline({ checks, policy: scoringPolicy(config), timeoutMs: config.checks.timeoutMs, log, metrics, maxScanSize: config.checks.maxScanSize });
   const quarantine = new Quarantine(config.quarantine.dir, config.quarantine.retentionDays, store.quarantine, log);
   metrics?.trackQuarantine(async () => (await quarantine.list({ limit: 0 })).total);
   const relay = new Relay({ ...config.relay, hostname: config.smtp.hostname, metrics }, log);
@@ -187,5 +187,5 @@ async function startWorkers(core: Core, config: Readonly<Config>, log: Logger, m
 /** Autolearn after a verdict; a message scanned on a worker thread is parsed again only when it is learned. */
 async function autolearnFrom(result: ScanResult, trainer: BayesTrainer, config: Readonly<Config>): Promise<void> {
   if (!autolearnClass(result.verdict, config)) return;
-  await trainer.autolearn(result.message ?? (await parseMessage(result.raw)), result.verdict);
+  await trainer.autolearn(result.message ?? (await parseMessage(result.raw, config.checks.maxScanSize)), result.verdict);
 }

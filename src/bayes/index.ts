@@ -8,12 +8,15 @@ import { DEFAULT_TOKENIZER_OPTIONS, tokenize, type TokenizerOptions } from './to
 export interface BayesSettings {
   tokenizer: TokenizerOptions;
   classifier: ClassifierOptions;
+  /** `checks.maxScanSize`: learning parses as much of a message as scanning does. */
+  maxScanSize?: number;
 }
 
 export function bayesSettings(config: Readonly<Config>): BayesSettings {
   return {
     tokenizer: { ...DEFAULT_TOKENIZER_OPTIONS, headers: config.bayes.headerTokens },
     classifier: { ...DEFAULT_CLASSIFIER_OPTIONS, minLearns: config.bayes.minLearns, minWords: config.bayes.minWords },
+    maxScanSize: config.checks.maxScanSize,
   };
 }
 

@@ -94,6 +94,12 @@ const checks = z.strictObject({
    * main thread. Each thread costs memory (its own copy of the checks, DNS cache and store connection).
    */
   workers: z.number().int().min(0).max(64).default(0),
+  /**
+   * Bytes of a larger message that the content checks (Bayes, URI lists, GTUBE in decoded text) parse:
+   * spam is small, and parsing a 25 MB attachment costs about 100 MB and a quarter second for nothing.
+   * Authentication (DKIM, ARC, DMARC) always reads the whole message.
+   */
+  maxScanSize: positiveInt.default(1_048_576),
 }).prefault({});
 
 const actions = z.strictObject({

@@ -15,6 +15,8 @@ export interface PipelineOptions {
   log: Logger;
   /** Observes how long each check took (the admin metrics); optional. */
   metrics?: { check(name: string, seconds: number, ok: boolean): void };
+  /** `checks.maxScanSize`: the content checks parse at most this many bytes of a message. */
+  maxScanSize?: number;
 }
 
 /** What the checks of one stage found. */
@@ -141,8 +143,8 @@ export class ScanSession {
     if (remote) {
       data = this.pipeline.runRemoteData(remote, this.tid, this.envelope, raw, this.log, this.controller.signal);
     } else {
-      message = await parseMessage(raw);
-      if (message.parseError) this.log.warn({ err: message.parseError }, 'message could not be parsed');
+      message = await parseMessage(raw, this.pipeline.options.maxScanSize);
+      logParse(message, this.log);
       data = this.pipeline.runStage('data', this.tid, this.envelope, this.log, this.controller.signal, message);
     }
     const outcomes = await Promise.all([...this.stages, data]);
@@ -160,16 +162,29 @@ export class ScanSession {
   }
 }
 
+/** What a parse leaves for the operator: that it failed, or that only the message's beginning was read. */
+export function logParse(message: MessageContent, log: Logger): void {
+  if (message.parseError) log.warn({ err: message.parseError }, 'message could not be parsed');
+  if (message.parsedBytes) log.debug({ size: message.raw.length, parsedBytes: message.parsedBytes }, 'large message: content checks read its beginning');
+}
+
 /**
  * Parses once for every check. `text` is only what the message itself carries: rendering HTML to text
  * (html-to-text) cost a tenth of a scan, and the checks read the HTML themselves (Bayes with its own
  * light rendering, the URI lists and GTUBE from the markup).
  */
-export async function parseMessage(raw: Buffer): Promise<MessageContent> {
+export async function parseMessage(raw: Buffer, maxBytes?: number): Promise<MessageContent> {
+  // A larger message is parsed up to the last line end within the limit: its text parts come first.
+  let scanned = raw;
+  if (maxBytes !== undefined && raw.length > maxBytes) {
+    const lineEnd = raw.lastIndexOf(0x0a, maxBytes - 1);
+    scanned = raw.subarray(0, lineEnd > 0 ? lineEnd + 1 : maxBytes);
+  }
+  const cut = scanned.length < raw.length ? { parsedBytes: scanned.length } : {};
   try {
-    const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true });
-    return { raw, parsed };
+    const parsed = await simpleParser(scanned, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true });
+    return { raw, parsed, ...cut };
   } catch (err) {
-    return { raw, parsed: null, parseError: (err as Error).message };
+    return { raw, parsed: null, parseError: (err as Error).message, ...cut };
   }
 }

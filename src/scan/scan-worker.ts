@@ -9,7 +9,7 @@ import { messageResolver } from '../dns/budget.ts';
 import { Blocklists } from '../checks/dnsbl/index.ts';
 import { buildChecks } from '../checks/index.ts';
 import { adoptSpfOutcome } from '../checks/auth/spf.ts';
-import { Pipeline, parseMessage } from './pipeline.ts';
+import { Pipeline, logParse, parseMessage } from './pipeline.ts';
 import type { CheckTiming, DataStageRequest, FromWorker, ToWorker } from './worker-pool.ts';
 
 const port = parentPort!;
@@ -49,9 +49,9 @@ try {
       messageResolver(dns, envelope, Math.max(0, config.dns.maxQueriesPerMessage - request.dnsUsed));
       blocklists.adoptDisabled(request.disabledZones);
       if (request.spf) adoptSpfOutcome(envelope, request.spf);
-      const message = await parseMessage(raw);
+      const message = await parseMessage(raw, config.checks.maxScanSize);
       const messageLog = log.child({ tid });
-      if (message.parseError) messageLog.warn({ err: message.parseError }, 'message could not be parsed');
+      logParse(message, messageLog);
       const outcome = await pipeline.runStage('data', tid, envelope, messageLog, controller.signal, message);
       send({ type: 'result', id, reply: { ...outcome, parseError: message.parseError }, timings: takeTimings(), dns: dns.stats });
     } catch (err) {

@@ -35,6 +35,8 @@ export interface MessageContent {
   /** null when mailparser could not read the message; content checks then report `<FAMILY>_ERROR`. */
   parsed: ParsedMail | null;
   parseError?: string;
+  /** Set when only the first this many bytes were parsed (`checks.maxScanSize`); `raw` is still the whole message. */
+  parsedBytes?: number;
 }
 
 export interface ScanContext {

@@ -19,7 +19,8 @@ beforeAll(async () => {
   dns = await startDnsServer({ zone: authZone(DOMAIN, key) });
   gw = await startTestGateway({
     dns: { servers: [dns.address], timeoutMs: 500 },
-    checks: { auth: true, dnsbl: false, uribl: false, bayes: false, client: false },
+    // Small, so that a test message can be larger: authentication must still read all of it.
+    checks: { auth: true, dnsbl: false, uribl: false, bayes: false, client: false, maxScanSize: 8192 },
   });
 });
 
@@ -51,6 +52,17 @@ describe('authentication through the gateway', () => {
     expect(results[0]).toMatch(/spf=pass [^;]*smtp\.mailfrom=auth\.example/);
     expect(results[0]).toMatch(/dkim=pass header\.d=auth\.example header\.s=sel/);
     expect(results[0]).toMatch(/dmarc=pass [^;]*header\.from=auth\.example/);
+  });
+
+  it('a signed message larger than checks.maxScanSize passes DKIM: authentication reads all of it', async () => {
+    const body = Array.from({ length: 4000 }, (_, i) => `line ${i} of a long report`).join('\r\n') + '\r\n';
+    const raw = await sign(message({ from: `Alice <alice@${DOMAIN}>`, body }), DOMAIN, 'sel', key);
+    expect(raw.length).toBeGreaterThan(10 * 8192);
+    const before = gw.sink.messages.length;
+    await gw.send({ from: `alice@${DOMAIN}`, raw, localAddress: '127.0.0.1' });
+    const [relayed] = (await gw.sink.waitFor(before + 1)).slice(before);
+    expect(authResults(relayed.raw)[0]).toMatch(/dkim=pass header\.d=auth\.example/);
+    expect(relayed.raw.toString('latin1')).toContain('line 3999 of a long report');
   });
 
   it('the same domain unsigned from another address fails DMARC and is refused under p=reject', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { Pipeline } from '../../src/scan/pipeline.ts';
+import { Pipeline, parseMessage } from '../../src/scan/pipeline.ts';
 import type { Check } from '../../src/scan/types.ts';
 import { gtubeCheck } from '../../src/checks/gtube.ts';
 
@@ -37,5 +37,30 @@ describe('pipeline', () => {
     const body = Buffer.from('Test XJS*C4JDBQADN1.NSBG3-2IC3LJ8AW9N5-9O8EZ*C.34X\n').toString('base64');
     const raw = Buffer.from(`Subject: x\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}\r\n`);
     expect((await p.scan(envelope, raw)).verdict.symbols.map((s) => s.name)).toEqual(['GTUBE']);
+  });
+});
+
+describe('parseMessage with checks.maxScanSize', () => {
+  const attachment = Buffer.alloc(300_000, 7).toString('base64').replace(/.{76}/g, '$&\r\n');
+  const raw = Buffer.from([
+    'From: a@b.example', 'Subject: report', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+    '--b', 'Content-Type: text/plain', '', 'Please find the report attached.', '',
+    '--b', 'Content-Type: application/octet-stream; name="report.bin"', 'Content-Transfer-Encoding: base64', '', attachment, '--b--', '',
+  ].join('\r\n'));
+
+  it('parses the first bytes of a larger message, up to a line end, and keeps the whole message as raw', async () => {
+    const m = await parseMessage(raw, 16_384);
+    expect(m.raw).toBe(raw);
+    expect(m.parsedBytes).toBeLessThanOrEqual(16_384);
+    expect(raw[m.parsedBytes! - 1]).toBe(0x0a);
+    expect(m.parsed?.subject).toBe('report');
+    expect(m.parsed?.text?.trim()).toBe('Please find the report attached.');
+  });
+
+  it('parses all of a message within the limit, or without one', async () => {
+    expect((await parseMessage(raw, raw.length)).parsedBytes).toBeUndefined();
+    const whole = await parseMessage(raw);
+    expect(whole.parsedBytes).toBeUndefined();
+    expect(whole.parsed?.attachments[0].size).toBe(300_000);
   });
 });
