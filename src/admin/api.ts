@@ -63,7 +63,7 @@ export function quarantineRoutes(core: Core, config: Readonly<Config>): Route[] 
       path: new RegExp(`^/api/quarantine/${ID}$`),
       async handler(ctx) {
         const { entry, raw } = await held(ctx.params[0]);
-        return { json: { entry, ...(await viewMessage(raw, config.smtp.hostname, config.checks.maxScanSize)) } };
+        return { json: { entry, ...(await viewMessage(raw, config.smtp.hostname)) } };
       },
     },
     {

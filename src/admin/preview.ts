@@ -23,11 +23,11 @@ export interface MessageView {
 /** Characters of body text sent to the page. */
 const PREVIEW_CHARS = 64_000;
 
-export async function viewMessage(raw: Buffer, authservId: string, maxScanSize?: number): Promise<MessageView> {
+export async function viewMessage(raw: Buffer, authservId: string): Promise<MessageView> {
   const headers = headerFields(raw);
   const authResults = ourAuthResults(headers, authservId);
-  // Parsed as the checks parse it, so the preview shows what was scored.
-  const { parsed, parseError } = await parseMessage(raw, maxScanSize);
+  // Parsed as the checks parse it, but whole, beyond checks.maxScanSize: the operator sees every attachment.
+  const { parsed, parseError } = await parseMessage(raw);
   if (parsed) {
     let text = '';
     let source: MessageView['preview']['source'] = 'none';
