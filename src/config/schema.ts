@@ -1,5 +1,6 @@
 // The one config schema: every key, its type and its default. config/sluice.yaml documents each key.
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
@@ -92,8 +93,12 @@ const checks = z.strictObject({
   /**
    * Worker threads for the data stage (MIME parsing, DKIM/ARC/DMARC, URI lists, Bayes); 0 runs it on the
    * main thread. Each thread costs memory (its own copy of the checks, DNS cache and store connection).
+   * `auto`: one per core beyond the first (at most 8), read when the config is loaded.
    */
-  workers: z.number().int().min(0).max(64).default(0),
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(0).max(64)])
+    .default(0)
+    .transform((n) => (n === 'auto' ? Math.min(8, availableParallelism() - 1) : n)),
   /**
    * Bytes of a larger message that the content checks (Bayes, URI lists, GTUBE in decoded text) parse:
    * spam is small, and parsing a 25 MB attachment costs about 100 MB and a quarter second for nothing.

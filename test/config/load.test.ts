@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { ConfigError, parseConfigText, loadConfig } from '../../src/config/load.ts';
 
 describe('config', () => {
@@ -10,6 +11,12 @@ describe('config', () => {
     expect(c.store.backend).toBe('embedded');
     expect(Object.isFrozen(c.smtp)).toBe(true);
     expect(() => { (c.smtp as { port: number }).port = 1; }).toThrow();
+  });
+
+  it('reads checks.workers: auto as one thread per core beyond the first, and refuses other words', () => {
+    expect(parseConfigText('checks: { workers: auto }').checks.workers).toBe(Math.min(8, availableParallelism() - 1));
+    expect(parseConfigText('checks: { workers: 3 }').checks.workers).toBe(3);
+    expect(() => parseConfigText('checks: { workers: many }')).toThrow(/checks\.workers/);
   });
 
   it('accepts the shipped config/sluice.yaml', () => {
