@@ -5,8 +5,8 @@ import type { Quarantine } from '../quarantine/quarantine.ts';
 import type { QuarantineEntry } from '../store/types.ts';
 import { SmtpError, replies } from '../smtp/replies.ts';
 import { authenticationResults, fieldName, joinMessage, receivedField, rewriteHeaders, spamHeaders, splitMessage } from './headers.ts';
-import { buildDsn, relayDsn, wantsFailureReport, type DsnRequest } from './dsn.ts';
-import type { Relay } from './relay.ts';
+import { buildDsn, dsnGroups, relayDsn, wantsFailureReport, type DsnRequest } from './dsn.ts';
+import type { RecipientRefusal, Relay, RelayResult } from './relay.ts';
 
 export interface Transaction {
   tid: string;
@@ -111,13 +111,36 @@ export class Delivery {
   }
 
   private async relay(t: Transaction, raw: Buffer): Promise<Outcome> {
-    const result = await this.o.relay.send(t.envelope.mailFrom, t.envelope.rcptTo, raw, t.tid, relayDsn(t.dsn, t.envelope.rcptTo));
+    const result = await this.sendInGroups(t, raw);
     const outcome: Outcome = { reply: `2.0.0 Ok: queued as ${t.tid}`, relayId: result.queueId ?? result.response };
     if (result.refused.length) {
       outcome.refused = result.refused.map((r) => r.recipient);
       await this.notifySender(t, result.refused);
     }
     return outcome;
+  }
+
+  /**
+   * One downstream transaction per group of recipients that asked for the same DSN notifications
+   * (nearly always one). Once a group is in, a later group that fails cannot fail the message
+   * without duplicating it for the first: its recipients are reported as refused instead.
+   */
+  private async sendInGroups(t: Transaction, raw: Buffer): Promise<RelayResult> {
+    const groups = dsnGroups(t.dsn, t.envelope.rcptTo);
+    let combined: RelayResult | undefined;
+    for (const [i, to] of groups.entries()) {
+      const ref = i === 0 ? t.tid : `${t.tid}-${i + 1}`;
+      try {
+        const result = await this.o.relay.send(t.envelope.mailFrom, to, raw, ref, relayDsn(t.dsn, to));
+        combined = combined ? { ...combined, accepted: [...combined.accepted, ...result.accepted], refused: [...combined.refused, ...result.refused] } : result;
+      } catch (err) {
+        if (!combined) throw err;
+        const e = err as SmtpError;
+        const refused: RecipientRefusal[] = to.map((recipient) => ({ recipient, responseCode: e.responseCode, response: `${e.enhanced} ${e.text}` }));
+        combined = { ...combined, refused: [...combined.refused, ...refused] };
+      }
+    }
+    return combined!;
   }
 
   /**

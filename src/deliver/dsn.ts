@@ -47,10 +47,24 @@ export interface RelayDsn {
 }
 
 /**
- * What can go downstream in one transaction: RET and ENVID always; NOTIFY when every recipient asked
- * the same (nodemailer gives all recipients of a transaction the same RCPT parameters), and ORCPT
- * when there is one recipient. Recipients that asked differently get the downstream's default
- * (failures and delays reported), as if their sender had asked nothing.
+ * Recipients that can share one downstream transaction: those that asked for the same NOTIFY
+ * (nodemailer gives all recipients of a transaction the same RCPT parameters). Nearly always one group.
+ */
+export function dsnGroups(request: DsnRequest | undefined, to: readonly string[]): string[][] {
+  if (!request) return [[...to]];
+  const groups = new Map<string, string[]>();
+  for (const rcpt of to) {
+    const key = request.recipients[rcpt]?.notify?.join(',') ?? '';
+    const group = groups.get(key);
+    if (group) group.push(rcpt);
+    else groups.set(key, [rcpt]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * What goes downstream with one transaction's recipients: RET and ENVID; NOTIFY when they all asked
+ * the same (see dsnGroups); ORCPT when there is one recipient, as nodemailer cannot give each its own.
  */
 export function relayDsn(request: DsnRequest | undefined, to: readonly string[]): RelayDsn | undefined {
   if (!request) return undefined;

@@ -277,12 +277,30 @@ describe('delivery status notifications (RFC 3461)', () => {
     expect(m.dsn).toEqual({ ret: 'HDRS', envid: 'QQ314159+x=y', recipients: { 'user@example.net': { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;user+x@example.net' } } });
   });
 
-  it('passes NOTIFY on only when every recipient asked the same, and ORCPT only for a single recipient', async () => {
+  it('sends recipients that asked for different notifications in separate transactions, ORCPT only where alone', async () => {
     const g = await startWithDsn();
-    await sendRaw(g, '<sender@origin.example> ENVID=E1', ['<a@example.net> NOTIFY=NEVER ORCPT=rfc822;a@example.net', '<b@example.net> NOTIFY=SUCCESS ORCPT=rfc822;b@example.net']);
-    const [m] = await g.sink.waitFor(1);
-    expect(m.to).toEqual(['a@example.net', 'b@example.net']);
-    expect(m.dsn).toEqual({ ret: null, envid: 'E1', recipients: {} });
+    await sendRaw(g, '<sender@origin.example> ENVID=E1', [
+      '<a@example.net> NOTIFY=NEVER ORCPT=rfc822;old-a@example.net',
+      '<b@example.net> NOTIFY=SUCCESS ORCPT=rfc822;old-b@example.net',
+      '<c@example.net> NOTIFY=NEVER ORCPT=rfc822;old-c@example.net',
+    ]);
+    const messages = await g.sink.waitFor(2);
+    expect(messages.map((m) => [m.to, m.dsn])).toEqual([
+      [['a@example.net', 'c@example.net'], { ret: null, envid: 'E1', recipients: { 'a@example.net': { notify: ['NEVER'] }, 'c@example.net': { notify: ['NEVER'] } } }],
+      [['b@example.net'], { ret: null, envid: 'E1', recipients: { 'b@example.net': { notify: ['SUCCESS'], orcpt: 'rfc822;old-b@example.net' } } }],
+    ]);
+  });
+
+  it('reports the recipients of a later transaction the downstream refuses, once an earlier one went in', async () => {
+    const g = await startWithDsn();
+    g.sink.rcptReplies.set('b@example.net', { code: 550, text: '5.1.1 No such user' });
+    await sendRaw(g, '<sender@origin.example>', ['<a@example.net> NOTIFY=FAILURE', '<b@example.net> NOTIFY=SUCCESS,FAILURE']);
+    const [delivered, report] = await g.sink.waitFor(2);
+    expect(delivered.to).toEqual(['a@example.net']);
+    expect(report.to).toEqual(['sender@origin.example']);
+    expect(report.raw.toString()).toContain('Final-Recipient: rfc822; b@example.net');
+    expect(report.raw.toString()).toContain('Status: 5.1.1');
+    expect(g.verdicts()[0]).toMatchObject({ action: 'accept', refused: ['b@example.net'] });
   });
 
   it('reports refused recipients with their ORCPT and the ENVID, leaving out those that asked for no failure report', async () => {
