@@ -77,6 +77,8 @@ export class SmtpGateway {
   private readonly server: SMTPServer;
   private readonly connections = new Map<string, ConnectionState>();
   private readonly perIp = new Map<string, number>();
+  /** Connections accepted but not yet through onConnect: their connection-stage checks already run. */
+  private readonly early = new Map<string, ConnectionState>();
   private closing = false;
 
   constructor(options: SmtpGatewayOptions) {
@@ -110,17 +112,36 @@ export class SmtpGateway {
       onClose: (session) => this.onClose(session),
     } as ConstructorParameters<typeof SMTPServer>[0]);
     this.server.on('error', (err) => this.o.log.error({ err: err.message }, 'smtp server error'));
-    // smtp-server asks for the client's name only after its 100 ms early-talker pause, and greets once
-    // the answer is in. Asked at accept, the answer is cached (or on its way) by then: the lookup's time
-    // overlaps the pause instead of adding to it.
-    const { reverse } = options;
-    if (reverse) {
-      this.listener().on('connection', (socket: Socket) => {
-        // Not for a connection over the limit, which smtp-server turns away unnamed.
-        if (this.liveConnectionCount() > this.o.config.smtp.maxConnections || !socket.remoteAddress) return;
-        reverse(socket.remoteAddress).catch(() => {});
-      });
-    }
+    // smtp-server waits 100 ms for early talkers, then asks for the client's name and greets once the
+    // answer is in. Started at accept, the reverse lookup and the connection-stage checks (blocklists,
+    // forward-confirmed rDNS) have their DNS answers in or on their way by then: their time overlaps
+    // the pause instead of adding to it.
+    this.listener().on('connection', (socket: Socket) => this.onAccept(socket));
+  }
+
+  /** Runs after smtp-server's own handler for the socket. */
+  private onAccept(socket: Socket): void {
+    // Not for a connection over the limit, which smtp-server turns away unnamed.
+    if (this.liveConnectionCount() > this.o.config.smtp.maxConnections || !socket.remoteAddress) return;
+    const remote = socket.remoteAddress;
+    this.o.reverse?.(remote).catch(() => {});
+    // smtp-server makes its connection object (and so the id) on its next turn: look for it after that.
+    setImmediate(() => {
+      const connections = (this.server as unknown as { connections: Set<{ id: string; _socket: Socket }> }).connections;
+      const id = [...connections].find((c) => c._socket === socket)?.id;
+      const ip = ipv4Of(remote) ?? remote;
+      if (!id || this.closing || (this.perIp.get(ip) ?? 0) >= this.o.config.smtp.maxConnectionsPerIp) return;
+      this.early.set(id, this.startConnection(id, ip));
+    });
+  }
+
+  /** A connection's state, with its connection-stage checks started. */
+  private startConnection(id: string, ip: string): ConnectionState {
+    const log = this.o.log.child({ cid: id, ip });
+    const abort = new AbortController();
+    const envelope: Envelope = { clientIp: ip, helo: '', mailFrom: '', rcptTo: [] };
+    const connectStage = this.o.pipeline.runStage('connect', id, envelope, log, abort.signal);
+    return { log, ip, connectStage, abort };
   }
 
   async listen(): Promise<AddressInfo> {
@@ -184,23 +205,23 @@ export class SmtpGateway {
 
   private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const ip = ipv4Of(session.remoteAddress) ?? session.remoteAddress;
-    const log = this.o.log.child({ cid: session.id, ip });
+    const early = this.early.get(session.id);
+    this.early.delete(session.id);
     const count = (this.perIp.get(ip) ?? 0) + 1;
     if (count > this.o.config.smtp.maxConnectionsPerIp) {
-      log.warn({ limit: this.o.config.smtp.maxConnectionsPerIp }, 'too many connections from one address');
+      early?.abort.abort(CLIENT_GONE);
+      this.o.log.child({ cid: session.id, ip }).warn({ limit: this.o.config.smtp.maxConnectionsPerIp }, 'too many connections from one address');
       const refusal = replies.tooManyConnections();
       this.o.metrics?.smtpReply(refusal.responseCode);
       return cb(refusal);
     }
     this.perIp.set(ip, count);
     this.addEnhancedCodes(session);
-    const abort = new AbortController();
-    // Connection-stage checks start now and run while the client talks.
-    const envelope: Envelope = { clientIp: ip, clientHostname: hostnameOf(session), helo: '', mailFrom: '', rcptTo: [] };
-    const connectStage = this.o.pipeline.runStage('connect', session.id, envelope, log, abort.signal);
-    this.connections.set(session.id, { log, ip, connectStage, abort });
+    // Connection-stage checks started at accept (or start now) and run while the client talks.
+    const conn = early ?? this.startConnection(session.id, ip);
+    this.connections.set(session.id, conn);
     this.o.metrics?.connectionOpened();
-    log.debug('connected');
+    conn.log.debug('connected');
     cb();
   }
 
@@ -321,6 +342,9 @@ export class SmtpGateway {
   }
 
   private onClose(session: SMTPServerSession): void {
+    // Gone before the greeting (an early talker, or over a limit): stop what started at accept.
+    this.early.get(session.id)?.abort.abort(CLIENT_GONE);
+    this.early.delete(session.id);
     const conn = this.connections.get(session.id);
     if (!conn) return;
     this.connections.delete(session.id);

@@ -48,6 +48,15 @@ const verdictFor = (ip: string) => gw.verdicts().filter((v) => v.ip === ip).at(-
 const symbolsOf = (ip: string) => Object.keys(verdictFor(ip)?.symbols ?? {});
 
 describe('blocklists through the gateway', () => {
+  it('looks the client up as it connects, during the 100 ms early-talker pause, not after it', async () => {
+    const asked = () => dns.queries.some((q) => q.name === '9.0.0.127.zen.test' && q.type === 'A');
+    const c = await rawSmtp(gw.port, '127.0.0.9');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(asked()).toBe(true);
+    expect(await c.reply()).toMatch(/^220 /);
+    c.close();
+  });
+
   it('refuses a listed client at RCPT, before the body is sent', async () => {
     const before = gw.sink.messages.length;
     const err = await gw.send({ raw: message(), localAddress: '127.0.0.2' }).then(() => undefined, (e: { responseCode?: number; response?: string }) => e);
