@@ -127,8 +127,10 @@ export class SmtpGateway {
     this.o.reverse?.(remote).catch(() => {});
     // smtp-server makes its connection object (and so the id) on its next turn: look for it after that.
     setImmediate(() => {
-      const connections = (this.server as unknown as { connections: Set<{ id: string; _socket: Socket }> }).connections;
-      const id = [...connections].find((c) => c._socket === socket)?.id;
+      let id: string | undefined;
+      for (const c of (this.server as unknown as { connections: Set<{ id: string; _socket: Socket }> }).connections) {
+        if (c._socket === socket) id = c.id;
+      }
       const ip = ipv4Of(remote) ?? remote;
       if (!id || this.closing || (this.perIp.get(ip) ?? 0) >= this.o.config.smtp.maxConnectionsPerIp) return;
       this.early.set(id, this.startConnection(id, ip));
