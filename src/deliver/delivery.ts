@@ -86,6 +86,7 @@ export class Delivery {
       raw,
       tls: false,
       receivedAt: new Date(held.entry.time),
+      dsn: held.entry.dsn,
     };
     const outcome = await this.relay(t, raw);
     await this.o.quarantine.delete(id);
@@ -186,6 +187,7 @@ function quarantineEntry(t: Transaction, verdict: Verdict): QuarantineEntry {
     score: verdict.score,
     action: verdict.action,
     symbols: verdict.symbols.map((s) => ({ name: s.name, score: s.score })),
+    ...(t.dsn ? { dsn: t.dsn } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 // All shared state goes through this interface, so the embedded and the Redis store are interchangeable.
+import type { DsnRequest } from '../deliver/dsn.ts';
 import type { Action } from '../scan/types.ts';
 
 export interface QuarantineEntry {
@@ -14,6 +15,8 @@ export interface QuarantineEntry {
   score: number;
   action: Action;
   symbols: { name: string; score: number }[];
+  /** The sender's DSN parameters (RFC 3461), passed on again when the message is released. */
+  dsn?: DsnRequest;
 }
 
 export interface QuarantineQuery {

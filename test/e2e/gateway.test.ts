@@ -243,9 +243,9 @@ describe('delivery status notifications (RFC 3461)', () => {
     return reply;
   };
   /** A gateway in front of a downstream that offers DSN, once it has seen that. */
-  const startWithDsn = async () => {
+  const startWithDsn = async (overrides: Overrides = {}) => {
     dsnSink = await startSink(0, { dsn: true });
-    const g = (gw = await startTestGateway({}, { sink: dsnSink }));
+    const g = (gw = await startTestGateway(overrides, { sink: dsnSink }));
     for (let i = 0; i < 50 && !/^250[- ]DSN$/m.test(await ehlo(g)); i++) await new Promise((r) => setTimeout(r, 20));
     return g;
   };
@@ -289,6 +289,16 @@ describe('delivery status notifications (RFC 3461)', () => {
       [['a@example.net', 'c@example.net'], { ret: null, envid: 'E1', recipients: { 'a@example.net': { notify: ['NEVER'] }, 'c@example.net': { notify: ['NEVER'] } } }],
       [['b@example.net'], { ret: null, envid: 'E1', recipients: { 'b@example.net': { notify: ['SUCCESS'], orcpt: 'rfc822;old-b@example.net' } } }],
     ]);
+  });
+
+  it('keeps them with a quarantined message and passes them on when it is released', async () => {
+    const g = await startWithDsn({ scores: { GTUBE: 12 } });
+    await g.send({ raw: message({ body: GTUBE }), dsn: { envid: 'HELD1', notify: ['SUCCESS'] } });
+    const { entries } = await g.gateway.core.quarantine.list({ limit: 10 });
+    expect(entries[0].dsn).toEqual({ envid: 'HELD1', recipients: { 'user@example.net': { notify: ['SUCCESS'] } } });
+    await g.gateway.core.delivery.release(entries[0].id);
+    const [m] = await g.sink.waitFor(1);
+    expect(m.dsn).toEqual({ ret: null, envid: 'HELD1', recipients: { 'user@example.net': { notify: ['SUCCESS'] } } });
   });
 
   it('reports the recipients of a later transaction the downstream refuses, once an earlier one went in', async () => {
