@@ -54,7 +54,7 @@ export function dsnGroups(request: DsnRequest | undefined, to: readonly string[]
   if (!request) return [[...to]];
   const groups = new Map<string, string[]>();
   for (const rcpt of to) {
-    const key = request.recipients[rcpt]?.notify?.join(',') ?? '';
+    const key = notifyOf(request, rcpt);
     const group = groups.get(key);
     if (group) group.push(rcpt);
     else groups.set(key, [rcpt]);
@@ -71,12 +71,17 @@ export function relayDsn(request: DsnRequest | undefined, to: readonly string[])
   const out: RelayDsn = {};
   if (request.ret) out.ret = request.ret;
   if (request.envid) out.envid = request.envid;
-  const notifies = new Set(to.map((r) => request.recipients[r]?.notify?.join(',') ?? ''));
+  const notifies = new Set(to.map((r) => notifyOf(request, r)));
   const [notify] = notifies;
   if (notifies.size === 1 && notify) out.notify = notify.split(',');
   const orcpt = to.length === 1 ? request.recipients[to[0]]?.orcpt : undefined;
   if (orcpt) out.orcpt = orcpt;
   return Object.keys(out).length ? out : undefined;
+}
+
+/** A recipient's NOTIFY as it goes on the wire (`SUCCESS,FAILURE`), or '' when it asked nothing. */
+function notifyOf(request: DsnRequest, rcpt: string): string {
+  return request.recipients[rcpt]?.notify?.join(',') ?? '';
 }
 
 /** Whether the sender wants to hear of a failure for this recipient (asking nothing means yes). */

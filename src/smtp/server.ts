@@ -66,8 +66,11 @@ const BUILTIN_ENHANCED: Record<number, string> = {
   504: '5.5.4', 530: '5.7.0', 550: '5.7.1', 552: '5.3.4', 553: '5.1.3', 554: '5.6.0', 555: '5.5.4',
 };
 
+/** What the gateway uses of smtp-server's connection objects. */
 interface ConnectionLike {
   id: string;
+  /** The client's socket (smtp-server's field). */
+  _socket: Socket;
   send(code: number, data?: string | string[], context?: unknown): void;
   close(): void;
 }
@@ -122,13 +125,13 @@ export class SmtpGateway {
   /** Runs after smtp-server's own handler for the socket. */
   private onAccept(socket: Socket): void {
     // Not for a connection over the limit, which smtp-server turns away unnamed.
-    if (this.liveConnectionCount() > this.o.config.smtp.maxConnections || !socket.remoteAddress) return;
+    if (this.smtpConnections().size > this.o.config.smtp.maxConnections || !socket.remoteAddress) return;
     const remote = socket.remoteAddress;
     this.o.reverse?.(remote).catch(() => {});
     // smtp-server makes its connection object (and so the id) on its next turn: look for it after that.
     setImmediate(() => {
       let id: string | undefined;
-      for (const c of (this.server as unknown as { connections: Set<{ id: string; _socket: Socket }> }).connections) {
+      for (const c of this.smtpConnections()) {
         if (c._socket === socket) id = c.id;
       }
       const ip = ipv4Of(remote) ?? remote;
@@ -177,10 +180,6 @@ export class SmtpGateway {
     return (this.server as unknown as { server: Server }).server;
   }
 
-  private liveConnectionCount(): number {
-    return (this.server as unknown as { connections: Set<unknown> }).connections.size;
-  }
-
   /**
    * Graceful stop: no new connections, idle clients are told 421 at once, transactions in flight may
    * finish within `shutdownGraceMs`, after which smtp-server closes what is left with 421.
@@ -197,8 +196,13 @@ export class SmtpGateway {
     await closed;
   }
 
+  /** smtp-server's live connections. */
+  private smtpConnections(): Set<ConnectionLike> {
+    return (this.server as unknown as { connections: Set<ConnectionLike> }).connections;
+  }
+
   private liveConnections(): ConnectionLike[] {
-    return [...(this.server as unknown as { connections: Set<ConnectionLike> }).connections];
+    return [...this.smtpConnections()];
   }
 
   private connectionOf(session: SMTPServerSession): ConnectionLike | undefined {
