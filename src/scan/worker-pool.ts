@@ -75,7 +75,8 @@ interface Slot {
   dns: DnsStats;
 }
 
-const WORKER_URL = new URL('./scan-worker.ts', import.meta.url);
+// The same extension as this module: .ts when run from the sources, .js from the build in dist/.
+const WORKER_URL = new URL(`./scan-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
 const CLOSE_GRACE_MS = 5000;
 const ZERO_DNS: DnsStats = { lookups: 0, cacheHits: 0, coalesced: 0, queries: 0, failures: 0 };
 
