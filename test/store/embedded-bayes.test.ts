@@ -104,7 +104,7 @@ describe('embedded bayes read cache', () => {
   });
 });
 
-describe('TokenCountCache.add', () => {
+describe('TokenCountCache', () => {
   it('moves a cached token’s counts, never below 0, and leaves an uncached token uncached', () => {
     const cache = new TokenCountCache(16);
     cache.set(5, 1, 2, 0);
@@ -114,5 +114,24 @@ describe('TokenCountCache.add', () => {
     cache.add(6, 1, 1, 1);
     expect(cache.find(6, 1)).toBe(-1);
     expect(cache.size).toBe(1);
+  });
+
+  it('starts small, doubles as it fills keeping every entry, and empties itself only at its maximum', () => {
+    const max = 2 ** 16;
+    const cache = new TokenCountCache(max);
+    expect(cache.capacity).toBe(2 ** 14);
+    // Ids whose low halves collide in the small table and part in the bigger ones.
+    const id = (i: number) => [(i * 0x9e3779b1) >>> 0, i] as const;
+    const held = Math.floor(max * 0.7);
+    for (let i = 0; i < held; i++) cache.set(...id(i), i, i + 1);
+    expect(cache.capacity).toBe(max);
+    expect(cache.size).toBe(held);
+    for (let i = 0; i < held; i++) {
+      const slot = cache.find(...id(i));
+      expect(slot).toBeGreaterThanOrEqual(0);
+      if (cache.spamAt(slot) !== i || cache.hamAt(slot) !== i + 1) throw new Error(`token ${i} lost its counts`);
+    }
+    cache.set(...id(held), 1, 1);
+    expect([cache.capacity, cache.size]).toEqual([max, 1]);
   });
 });

@@ -8,7 +8,7 @@ import type { BayesClass, BayesCounts, BayesStats, BayesStore, LearnItem, LearnO
 const DAY_MS = 86_400_000;
 /** Embedded pruning runs from `learn`, at most this often. */
 const PRUNE_INTERVAL_MS = DAY_MS;
-/** Slots of the read cache: 2^20 slots take 17 MB and hold up to 730,000 tokens. */
+/** Most slots of the read cache (it grows to this as needed): 2^20 slots take 17 MB and hold up to 730,000 tokens. */
 const CACHE_SLOTS = 2 ** 20;
 
 export interface EmbeddedBayesOptions {

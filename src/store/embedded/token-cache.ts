@@ -1,30 +1,37 @@
-// A fixed-size open-addressing table of token counts, keyed by the two 32-bit halves of a token id,
+// An open-addressing table of token counts, keyed by the two 32-bit halves of a token id,
 // so lookups allocate nothing (reading a BigInt64Array element would allocate a BigInt).
+// It starts small and doubles as it fills, up to its maximum: a full-size table is 17 bytes a slot,
+// resident as soon as scattered hashes touch its pages, which a small model never needs.
+
+const INITIAL_SLOTS = 2 ** 14;
 
 export class TokenCountCache {
-  private readonly mask: number;
-  private readonly limit: number;
-  private readonly low: Uint32Array;
-  private readonly high: Uint32Array;
-  private readonly spam: Uint32Array;
-  private readonly ham: Uint32Array;
-  private readonly used: Uint8Array;
+  private readonly maxSize: number;
+  private mask = 0;
+  private limit = 0;
+  private low = new Uint32Array(0);
+  private high = new Uint32Array(0);
+  private spam = new Uint32Array(0);
+  private ham = new Uint32Array(0);
+  private used = new Uint8Array(0);
   private count = 0;
 
-  /** `slots` is rounded up to a power of two; the table empties itself when 70% full. */
-  constructor(slots: number) {
-    const size = 2 ** Math.ceil(Math.log2(Math.max(16, slots)));
-    this.mask = size - 1;
-    this.limit = Math.floor(size * 0.7);
-    this.low = new Uint32Array(size);
-    this.high = new Uint32Array(size);
-    this.spam = new Uint32Array(size);
-    this.ham = new Uint32Array(size);
-    this.used = new Uint8Array(size);
+  /**
+   * `maxSlots` is rounded up to a power of two. The table doubles whenever it is 70% full; at
+   * `maxSlots` it empties itself instead.
+   */
+  constructor(maxSlots: number) {
+    this.maxSize = 2 ** Math.ceil(Math.log2(Math.max(16, maxSlots)));
+    this.allocate(Math.min(INITIAL_SLOTS, this.maxSize));
   }
 
   get size(): number {
     return this.count;
+  }
+
+  /** Slots allocated now. */
+  get capacity(): number {
+    return this.mask + 1;
   }
 
   clear(): void {
@@ -58,7 +65,14 @@ export class TokenCountCache {
   }
 
   set(low: number, high: number, spam: number, ham: number): void {
-    if (this.count >= this.limit) this.clear();
+    if (this.count >= this.limit) {
+      if (this.capacity < this.maxSize) this.grow();
+      else this.clear();
+    }
+    this.place(low, high, spam, ham);
+  }
+
+  private place(low: number, high: number, spam: number, ham: number): void {
     let slot = low & this.mask;
     while (this.used[slot] && !(this.low[slot] === low && this.high[slot] === high)) slot = (slot + 1) & this.mask;
     if (!this.used[slot]) {
@@ -69,5 +83,24 @@ export class TokenCountCache {
     }
     this.spam[slot] = spam;
     this.ham[slot] = ham;
+  }
+
+  private allocate(size: number): void {
+    this.mask = size - 1;
+    this.limit = Math.floor(size * 0.7);
+    this.low = new Uint32Array(size);
+    this.high = new Uint32Array(size);
+    this.spam = new Uint32Array(size);
+    this.ham = new Uint32Array(size);
+    this.used = new Uint8Array(size);
+    this.count = 0;
+  }
+
+  private grow(): void {
+    const { low, high, spam, ham, used } = this;
+    this.allocate(this.capacity * 2);
+    for (let slot = 0; slot < used.length; slot++) {
+      if (used[slot]) this.place(low[slot], high[slot], spam[slot], ham[slot]);
+    }
   }
 }
