@@ -150,9 +150,10 @@ async function main(): Promise<void> {
     if (TRAIN > 0) await learn(config, dir, train);
     // BENCH_PROFILE=DIR writes a CPU profile of the gateway there.
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    // The gateway runs with the Node flags of `npm start` (or BENCH_NODE_FLAGS), as users run it.
-    const startFlags = /node (.*?)bin\/sluice\.js/.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)?.[1] ?? '';
-    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? startFlags).split(' ').filter(Boolean);
+    // The gateway runs with the environment and Node flags of `npm start` (or BENCH_NODE_FLAGS), as users run it.
+    const start = /^((?:\w+=\S+ +)*)node (.*?)bin\/sluice\.js/.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start);
+    const startEnv = Object.fromEntries((start?.[1] ?? '').split(' ').filter(Boolean).map((a) => a.split('=', 2)));
+    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? start?.[2] ?? '').split(' ').filter(Boolean);
 
     const rounds: Round[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
       const bareRss = peakRssMb(bare.child.pid!);
       await stop(bare.child);
       // (b) the gateway with every check on
-      const gw = await startChild([...profile, ...nodeFlags, 'bin/sluice.js', 'serve', '-c', config]);
+      const gw = await startChild([...profile, ...nodeFlags, 'bin/sluice.js', 'serve', '-c', config], startEnv);
       const gwRun = await measure(gw.port, gw.child.pid!, sink.child.pid!, messages);
       const gwRss = peakRssMb(gw.child.pid!);
       await stop(gw.child);
