@@ -6,6 +6,7 @@ import type { Check, Envelope, MessageContent, ScanContext, Stage, SymbolHit, Ve
 import { score, type ScoringPolicy } from './scorer.ts';
 import { errorSymbol } from './symbols.ts';
 import type { RemoteDataStage } from './worker-pool.ts';
+import { deadline } from '../util/deadline.ts';
 
 export interface PipelineOptions {
   checks: readonly Check[];
@@ -84,18 +85,13 @@ export class Pipeline {
 
   private async runCheck(check: Check, ctx: ScanContext, into: SymbolHit[]): Promise<void> {
     const limit = check.timeoutMs ?? this.options.timeoutMs;
-    const timeout = new AbortController();
-    const checkCtx: ScanContext = { ...ctx, signal: AbortSignal.any([ctx.signal, timeout.signal]) };
-    let timer: NodeJS.Timeout | undefined;
+    let expire: (reason: Error) => void = () => {};
+    const expired = new Promise<never>((_, reject) => { expire = reject; });
+    // The race is lost first, then the check is told: one that settles on abort must not win with a partial answer.
+    const time = deadline(ctx.signal, limit, () => new Error(`timed out after ${limit} ms`), (reason) => expire(reason));
+    const checkCtx: ScanContext = { ...ctx, signal: time.signal };
     const started = performance.now();
     let ok = false;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // Reject first: a check that settles on abort must not win the race with a partial answer.
-        reject(new Error(`timed out after ${limit} ms`));
-        timeout.abort();
-      }, limit);
-    });
     try {
       into.push(...(await Promise.race([check.run(checkCtx), expired])));
       ok = true;
@@ -103,7 +99,7 @@ export class Pipeline {
       ctx.log.warn({ check: check.name, err: (err as Error).message }, 'check failed');
       into.push({ name: errorSymbol(check.family), detail: check.name });
     } finally {
-      clearTimeout(timer);
+      time.done();
       this.options.metrics?.check(check.name, (performance.now() - started) / 1000, ok);
     }
   }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { SymbolHit } from '../../scan/types.ts';
 import { isNegativeDnsError, type DnsResolver } from '../../dns/types.ts';
 import type { BlocklistZone } from './zone.ts';
+import { deadline } from '../../util/deadline.ts';
 
 export interface LookupItem {
   /** What is looked up: an IP address or a domain. */
@@ -37,13 +38,13 @@ export function parseListingDetail(detail: string): { list: string; item: string
 export async function lookupAll(items: readonly LookupItem[], options: LookupOptions): Promise<SymbolHit[]> {
   const { zones, family, log, warnings } = options;
   if (items.length === 0 || zones.length === 0) return [];
-  const deadline = AbortSignal.any([options.signal, AbortSignal.timeout(options.deadlineMs)]);
+  const time = deadline(options.signal, options.deadlineMs, timeoutError);
   const failures: string[] = [];
 
   const perQuery = items.flatMap((item) => zones.map(async (zone): Promise<SymbolHit[]> => {
     let addresses: string[];
     try {
-      addresses = await resolveA(options.resolver, zone.queryName(item.value), deadline);
+      addresses = await resolveA(options.resolver, zone.queryName(item.value), time.signal);
     } catch (err) {
       if (isNegativeDnsError(err)) return [];
       failures.push(`${zone.name}: ${errorCode(err)}`);
@@ -65,6 +66,7 @@ export async function lookupAll(items: readonly LookupItem[], options: LookupOpt
   }));
 
   const hits = (await Promise.all(perQuery)).flat();
+  time.done();
   if (failures.length > 0) {
     const distinct = [...new Set(failures)];
     hits.push({ name: `${family}_ERROR`, detail: distinct.join(', ') });
@@ -77,8 +79,9 @@ export async function lookupAll(items: readonly LookupItem[], options: LookupOpt
 export async function prefetch(
   items: readonly LookupItem[], resolver: DnsResolver, zones: readonly BlocklistZone[], signal: AbortSignal, deadlineMs: number,
 ): Promise<void> {
-  const deadline = AbortSignal.any([signal, AbortSignal.timeout(deadlineMs)]);
-  await Promise.allSettled(items.flatMap((item) => zones.map((zone) => resolveA(resolver, zone.queryName(item.value), deadline))));
+  const time = deadline(signal, deadlineMs, timeoutError);
+  await Promise.allSettled(items.flatMap((item) => zones.map((zone) => resolveA(resolver, zone.queryName(item.value), time.signal))));
+  time.done();
 }
 
 /** An A query that gives up when `signal` aborts, even if the resolver does not honour the signal. */
