@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { asciiDomain } from '../util/address.ts';
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -263,7 +264,8 @@ const allowlist = z.strictObject({
 
 export const configSchema = z.strictObject({
   smtp,
-  domains: z.array(z.string().min(1).transform((d) => d.toLowerCase())).min(1, 'list at least one domain to accept mail for').default(['example.net']),
+  // In ASCII form, as recipients are compared: bücher.example and xn--bcher-kva.example are one domain.
+  domains: z.array(z.string().min(1).transform(asciiDomain)).min(1, 'list at least one domain to accept mail for').default(['example.net']),
   relay,
   dns,
   store,

@@ -11,6 +11,7 @@ import type { Envelope, Verdict } from '../scan/types.ts';
 import type { Delivery, Outcome } from '../deliver/delivery.ts';
 import { addDsnRecipient, dsnOfMailFrom, type DsnRequest, type SmtpParams } from '../deliver/dsn.ts';
 import { newId } from '../util/ids.ts';
+import { withAsciiDomain } from '../util/address.ts';
 import { ipv4Of } from '../util/ip.ts';
 import { SmtpError, replies } from './replies.ts';
 
@@ -102,6 +103,9 @@ export class SmtpGateway {
       hideSTARTTLS: !smtp.tls,
       // Every reply after EHLO carries an enhanced status code (RFC 3463), so the extension is announced (RFC 2034).
       hideENHANCEDSTATUSCODES: false,
+      // Envelope addresses as widely deployed senders write them (user.@…, a..b@…), as Postfix takes
+      // them: refusing one bounces real mail. Control and invisible characters are refused still.
+      lenientAddressParsing: true,
       disableReverseLookup: !options.reverse,
       resolver: options.reverse ? { reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => {
         options.reverse!(ip).then((names) => cb(null, names), (err: Error) => cb(err));
@@ -109,8 +113,8 @@ export class SmtpGateway {
       logger: false,
       ...tls,
       onConnect: (session, cb) => this.onConnect(session, cb),
-      onMailFrom: (address, session, cb) => this.onMailFrom(address.address, address.args, session, cb),
-      onRcptTo: (address, session, cb) => void this.onRcptTo(address.address, address.args, session, cb),
+      onMailFrom: (address, session, cb) => this.onMailFrom(withAsciiDomain(address.address), address.args, session, cb),
+      onRcptTo: (address, session, cb) => void this.onRcptTo(withAsciiDomain(address.address), address.args, session, cb),
       onData: (stream, session, cb) => void this.onData(stream, session, cb),
       onClose: (session) => this.onClose(session),
     } as ConstructorParameters<typeof SMTPServer>[0]);

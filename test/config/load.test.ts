@@ -19,6 +19,11 @@ describe('config', () => {
     expect(() => parseConfigText('checks: { workers: many }')).toThrow(/checks\.workers/);
   });
 
+  it('keeps recipient domains in lowercase ASCII form, however they are written', () => {
+    expect(parseConfigText('domains: [Example.NET, Bücher.example, XN--BCHER-KVA.example]').domains)
+      .toEqual(['example.net', 'xn--bcher-kva.example', 'xn--bcher-kva.example']);
+  });
+
   it('accepts the shipped config/sluice.yaml', () => {
     expect(loadConfig('config/sluice.yaml').domains).toEqual(['example.net']);
   });

@@ -87,6 +87,37 @@ describe('relay', () => {
     expect(g.sink.messages).toHaveLength(0);
   });
 
+  it('serves an internationalised domain in either form, and relays its ASCII form', async () => {
+    // Configured in Unicode; smtp-server decodes an A-label it receives to Unicode too.
+    const g = await start({ domains: ['example.net', 'Bücher.example'] });
+    await g.send({ to: ['user@xn--bcher-kva.example'], raw: message() });
+    // SMTPUTF8 (nodemailer asks for it when an address is not ASCII; the gateway offers it).
+    await g.send({ to: ['anna@bücher.example'], raw: message() });
+    expect(g.verdicts().map((v) => v.rcpt)).toEqual([['user@xn--bcher-kva.example'], ['anna@xn--bcher-kva.example']]);
+    // Relayed in ASCII form, so without SMTPUTF8, which a downstream may not offer (the sink decodes it again).
+    const relayed = await g.sink.waitFor(2);
+    expect(relayed.map((m) => [m.to, m.smtputf8])).toEqual([[['user@bücher.example'], false], [['anna@bücher.example'], false]]);
+  });
+
+  it('takes envelope senders that real MTAs send though RFC 5321 forbids them, as Postfix does', async () => {
+    const g = await start();
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    await c.command('EHLO x.example\r\n');
+    for (const from of ['ilo.@vendor.example', 'first..last@carrier.example', 'x@xn--bcher-kva.example']) {
+      expect(await c.command(`MAIL FROM:<${from}>\r\n`)).toMatch(/^250 /);
+      expect(await c.command('RCPT TO:<user@example.net>\r\n')).toMatch(/^250 /);
+      expect(await c.command('DATA\r\n')).toMatch(/^354/);
+      expect(await c.command(`${message()}.\r\n`)).toMatch(/^250 /);
+    }
+    // Control and invisible characters stay refused: they serve only header and log injection.
+    expect(await c.command('MAIL FROM:<a\u200bb@x.example>\r\n')).toMatch(/^501 /);
+    c.close();
+    expect(g.verdicts().map((v) => v.from)).toEqual(['ilo.@vendor.example', 'first..last@carrier.example', 'x@xn--bcher-kva.example']);
+    // nodemailer quotes such local parts on the way out, which names the same mailbox (RFC 5321 4.1.2).
+    expect((await g.sink.waitFor(3)).map((m) => m.from)).toEqual(['"ilo."@vendor.example', '"first..last"@carrier.example', 'x@bücher.example']);
+  });
+
   it('takes no AUTH on the inbound port', async () => {
     const g = await start();
     const c = await rawSmtp(g.port);

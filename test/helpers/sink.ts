@@ -8,6 +8,8 @@ export interface SinkMessage {
   to: string[];
   raw: Buffer;
   queueId: string;
+  /** Whether MAIL FROM asked for SMTPUTF8: nodemailer does when an envelope address is not ASCII. */
+  smtputf8: boolean;
   /** DSN parameters as they arrived (xtext decoded): RET and ENVID, and NOTIFY and ORCPT per recipient. */
   dsn: { ret: string | null; envid: string | null; recipients: Record<string, { notify?: string[]; orcpt?: string }> };
 }
@@ -57,6 +59,8 @@ export async function startSink(port = 0, options: { dsn?: boolean } = {}): Prom
       logger: false,
       closeTimeout: 100,
       hideDSN: !options.dsn,
+      // As Postfix does: envelope senders like user.@example.com are taken.
+      lenientAddressParsing: true,
       onRcptTo(address, _session, cb) {
         const reply = sink.rcptReplies.get(address.address);
         if (!reply) return cb();
@@ -68,9 +72,11 @@ export async function startSink(port = 0, options: { dsn?: boolean } = {}): Prom
         stream.on('end', () => {
           if (sink.dataReply) return cb(Object.assign(new Error(sink.dataReply.text), { responseCode: sink.dataReply.code }));
           const queueId = `SINK${++counter}`;
+          const mailArgs = (session.envelope.mailFrom ? session.envelope.mailFrom.args : false) as Record<string, unknown> | false;
           sink.messages.push({
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
+            smtputf8: Boolean(mailArgs && mailArgs.SMTPUTF8),
             raw: Buffer.concat(chunks),
             queueId,
             dsn: dsnOf(session.envelope),
