@@ -12,7 +12,8 @@ export interface Transaction {
   tid: string;
   envelope: Envelope;
   raw: Buffer;
-  tls: boolean;
+  /** How it came in, for our Received: line (RFC 3848): SMTP after HELO, ESMTP after EHLO, ESMTPS over TLS. */
+  protocol: string;
   receivedAt: Date;
   /** The client's DSN parameters, when it gave any. */
   dsn?: DsnRequest;
@@ -84,7 +85,7 @@ export class Delivery {
       tid: id,
       envelope: { clientIp: held.entry.clientIp, helo: held.entry.helo, mailFrom: held.entry.mailFrom, rcptTo: held.entry.rcptTo },
       raw,
-      tls: false,
+      protocol: 'ESMTP',
       receivedAt: new Date(held.entry.time),
       dsn: held.entry.dsn,
     };
@@ -99,7 +100,7 @@ export class Delivery {
       clientHostname: t.envelope.clientHostname,
       clientIp: t.envelope.clientIp,
       hostname: this.o.hostname,
-      tls: t.tls,
+      protocol: t.protocol,
       tid: t.tid,
       rcptTo: t.envelope.rcptTo,
       date: t.receivedAt,

@@ -79,7 +79,8 @@ export interface ReceivedInfo {
   clientHostname?: string;
   clientIp: string;
   hostname: string;
-  tls: boolean;
+  /** SMTP, ESMTP or ESMTPS (RFC 3848). */
+  protocol: string;
   tid: string;
   /** Named only for a single recipient, as MTAs do, so a message does not reveal its other recipients. */
   rcptTo: string[];
@@ -90,7 +91,7 @@ export function receivedField(r: ReceivedInfo): string {
   const client = r.clientHostname && r.clientHostname !== `[${r.clientIp}]` ? `${r.clientHostname} ` : '';
   const ip = r.clientIp.includes(':') ? `IPv6:${r.clientIp}` : r.clientIp;
   const forPart = r.rcptTo.length === 1 ? `\r\n\tfor <${r.rcptTo[0]}>` : '';
-  return `Received: from ${sanitize(r.helo) || 'unknown'} (${sanitize(client)}[${ip}])\r\n\tby ${r.hostname} (Sluice) with ${r.tls ? 'ESMTPS' : 'ESMTP'} id ${r.tid}${forPart};\r\n\t${rfc5322Date(r.date)}`;
+  return `Received: from ${sanitize(r.helo) || 'unknown'} (${sanitize(client)}[${ip}])\r\n\tby ${r.hostname} (Sluice) with ${r.protocol} id ${r.tid}${forPart};\r\n\t${rfc5322Date(r.date)}`;
 }
 
 /** Rebuilds the message with forged verdict fields removed and ours prepended, in the message's own line breaks. */

@@ -331,7 +331,7 @@ export class SmtpGateway {
       let outcome: Outcome;
       try {
         outcome = await this.o.delivery.act(
-          { tid: txn.tid, envelope: txn.envelope, raw, tls: Boolean(session.secure), receivedAt: new Date(txn.startedAt), dsn: txn.dsn },
+          { tid: txn.tid, envelope: txn.envelope, raw, protocol: session.transmissionType, receivedAt: new Date(txn.startedAt), dsn: txn.dsn },
           result.verdict,
           result.authResults,
         );

@@ -42,7 +42,7 @@ describe('headers', () => {
   });
 
   it('builds Received and Authentication-Results', () => {
-    const r = receivedField({ helo: 'evil (x)', clientIp: '2001:db8::1', hostname: 'mx.example.net', tls: true, tid: 'ID1', rcptTo: ['a@b', 'c@d'], date: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) });
+    const r = receivedField({ helo: 'evil (x)', clientIp: '2001:db8::1', hostname: 'mx.example.net', protocol: 'ESMTPS', tid: 'ID1', rcptTo: ['a@b', 'c@d'], date: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) });
     expect(r).toBe('Received: from evil x ([IPv6:2001:db8::1])\r\n\tby mx.example.net (Sluice) with ESMTPS id ID1;\r\n\tFri, 2 Jan 2026 03:04:05 +0000');
     expect(authenticationResults('mx', [])).toBe('Authentication-Results: mx; none');
     expect(authenticationResults('mx', ['spf=pass smtp.mailfrom=a.example', 'dkim=none'])).toBe('Authentication-Results: mx;\r\n\tspf=pass smtp.mailfrom=a.example;\r\n\tdkim=none');

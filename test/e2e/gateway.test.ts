@@ -118,6 +118,20 @@ describe('relay', () => {
     expect((await g.sink.waitFor(3)).map((m) => m.from)).toEqual(['"ilo."@vendor.example', '"first..last"@carrier.example', 'x@bücher.example']);
   });
 
+  it('names how the message came in on its Received: line: SMTP after HELO (RFC 3848)', async () => {
+    const g = await start();
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    await c.command('HELO old.example\r\n');
+    await c.command('MAIL FROM:<a@origin.example>\r\n');
+    await c.command('RCPT TO:<user@example.net>\r\n');
+    await c.command('DATA\r\n');
+    expect(await c.command(`${message()}.\r\n`)).toMatch(/^250 /);
+    c.close();
+    const [m] = await g.sink.waitFor(1);
+    expect(header(m.raw, 'Received')[0]).toMatch(/^from old\.example \(\[127\.0\.0\.1\]\) by mx\.test\.example \(Sluice\) with SMTP id /);
+  });
+
   it('takes no AUTH on the inbound port', async () => {
     const g = await start();
     const c = await rawSmtp(g.port);
