@@ -53,7 +53,14 @@ export async function learnPaths(
   settings: BayesSettings,
   onProgress?: (progress: LearnProgress) => void,
 ): Promise<LearnSummary> {
-  return learnSources(store, readMessages(paths), as, settings, onProgress);
+  let unreadable = 0;
+  const sources = readMessages(paths, (file, error) => {
+    unreadable++;
+    onProgress?.({ file, done: 0, outcome: 'failed', error });
+  });
+  const summary = await learnSources(store, sources, as, settings, onProgress);
+  summary.failed += unreadable;
+  return summary;
 }
 
 /** Messages per store write: bulk learning writes each token's page once per batch. */

@@ -26,8 +26,13 @@ export const checkCommand: Command = {
     const core = await buildCore(config, createLogger(config.log.level === 'info' ? 'warn' : config.log.level, 2));
     const rcpt = (values.rcpt as string[] | undefined) ?? [`postmaster@${config.domains[0]}`];
     let count = 0;
+    let unreadable = 0;
+    const onUnreadable = (path: string, reason: string) => {
+      unreadable++;
+      process.stderr.write(`sluice check: cannot read ${path}: ${reason}\n`);
+    };
     try {
-      for await (const { file, raw } of readMessages(paths)) {
+      for await (const { file, raw } of readMessages(paths, onUnreadable)) {
         const envelope: Envelope = { clientIp: values.ip as string, helo: values.helo as string, mailFrom: values.from as string, rcptTo: rcpt };
         const { verdict } = await core.pipeline.scan(envelope, raw, `check-${++count}`);
         const symbols = verdict.symbols.map((s) => ({ name: s.name, score: s.score }));
@@ -41,6 +46,6 @@ export const checkCommand: Command = {
     } finally {
       await core.close();
     }
-    return 0;
+    return unreadable ? 1 : 0;
   },
 };

@@ -8,24 +8,35 @@ export interface SourceMessage {
   raw: Buffer;
 }
 
-/** Yields every message under the given paths, in a stable order. */
-export async function* readMessages(paths: readonly string[]): AsyncGenerator<SourceMessage> {
-  for (const path of paths) yield* readPath(path);
+/** Told of a path that cannot be read (missing, no permission…), with the reason; reading goes on. */
+export type OnUnreadable = (path: string, reason: string) => void;
+
+/** Yields every message under the given paths, in a stable order. Unreadable paths go to `onUnreadable`, or throw. */
+export async function* readMessages(paths: readonly string[], onUnreadable?: OnUnreadable): AsyncGenerator<SourceMessage> {
+  const unreadable: OnUnreadable = onUnreadable ?? ((path, reason) => { throw new Error(`${path}: ${reason}`); });
+  for (const path of paths) yield* readPath(path, unreadable);
 }
 
-async function* readPath(path: string): AsyncGenerator<SourceMessage> {
-  const info = await stat(path);
-  if (info.isDirectory()) {
-    const names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort();
-    // A maildir keeps its messages in cur/ and new/; tmp/ holds deliveries in progress.
-    for (const name of names) {
-      if (name === 'tmp' && names.includes('cur') && names.includes('new')) continue;
-      yield* readPath(join(path, name));
+async function* readPath(path: string, unreadable: OnUnreadable): AsyncGenerator<SourceMessage> {
+  let raw: Buffer;
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) {
+      const names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort();
+      // A maildir keeps its messages in cur/ and new/; tmp/ holds deliveries in progress.
+      for (const name of names) {
+        if (name === 'tmp' && names.includes('cur') && names.includes('new')) continue;
+        yield* readPath(join(path, name), unreadable);
+      }
+      return;
     }
+    if (!info.isFile()) return;
+    raw = await readFile(path);
+  } catch (err) {
+    // "ENOENT: no such file or directory, stat '/x'" → "ENOENT: no such file or directory"
+    unreadable(path, (err as Error).message.replace(/, \w+ '.*'$/, ''));
     return;
   }
-  if (!info.isFile()) return;
-  const raw = await readFile(path);
   if (!isMbox(raw)) {
     yield { file: path, raw };
     return;

@@ -65,6 +65,15 @@ describe('sluice CLI', () => {
     ]);
   });
 
+  it('check: names a path it cannot read, scans the rest, and exits non-zero', async () => {
+    const ok = join(dir, 'ok.eml');
+    writeFileSync(ok, message());
+    const r = await run('check', '-c', configFile, '--json', join(dir, 'missing.eml'), ok);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`sluice check: cannot read ${join(dir, 'missing.eml')}: ENOENT: no such file or directory\n`);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).file)).toEqual([ok]);
+  });
+
   it('quarantine list, show, release and delete', async () => {
     const store = new EmbeddedStore(join(dir, 'store'));
     const q = new Quarantine(join(dir, 'q'), 30, store.quarantine, pino({ level: 'silent' }));

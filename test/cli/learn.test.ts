@@ -57,6 +57,14 @@ describe('sluice learn', () => {
     expect(after).toMatchObject({ learnedSpam: before.learnedSpam - 1, learnedHam: before.learnedHam + 1, tokens: before.tokens });
   });
 
+  it('names a path it cannot read, learns the rest, and exits non-zero', async () => {
+    const r = await run('learn', '-c', configFile, '--ham', join(dir, 'missing'), join(dir, 'ham.mbox'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(dir, 'missing')}: ENOENT: no such file or directory`);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(r.stdout).toMatch(/2 already learned, 1 failed/);
+  });
+
   it('wants exactly one class', async () => {
     expect((await run('learn', '-c', configFile, join(dir, 'spam'))).code).toBe(2);
     expect((await run('learn', '-c', configFile, '--spam', '--ham', join(dir, 'spam'))).code).toBe(2);
