@@ -132,6 +132,7 @@ export async function startGateway(config: Readonly<Config>, log: Logger): Promi
       adminPort = (await admin.listen()).port;
     } catch (err) {
       await smtp.close();
+      await workers?.close();
       await core.close();
       throw err;
     }

@@ -11,7 +11,15 @@ export const serveCommand: Command = {
     const config = loadConfigOrReport(values.config as string);
     if (!config) return 1;
     const log = createLogger(config.log.level);
-    const gateway = await startGateway(config, log);
+    let gateway;
+    try {
+      gateway = await startGateway(config, log);
+    } catch (err) {
+      // A port in use, a store that cannot be opened: one clear line, not a stack trace.
+      log.fatal({ err: (err as Error).message }, 'cannot start');
+      log.flush();
+      return 1;
+    }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info({ signal }, 'stopping: no new connections, finishing transactions in flight');

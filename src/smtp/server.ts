@@ -118,7 +118,6 @@ export class SmtpGateway {
       onData: (stream, session, cb) => void this.onData(stream, session, cb),
       onClose: (session) => this.onClose(session),
     } as ConstructorParameters<typeof SMTPServer>[0]);
-    this.server.on('error', (err) => this.o.log.error({ err: err.message }, 'smtp server error'));
     // smtp-server waits 100 ms for early talkers, then asks for the client's name and greets once the
     // answer is in. Started at accept, the reverse lookup and the connection-stage checks (blocklists,
     // forward-confirmed rDNS) have their DNS answers in or on their way by then: their time overlaps
@@ -159,6 +158,8 @@ export class SmtpGateway {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
+        // From here on errors are logged; one while listening is the caller's to report.
+        this.server.on('error', (err) => this.o.log.error({ err: err.message }, 'smtp server error'));
         resolve();
       });
     });

@@ -74,6 +74,25 @@ describe('sluice CLI', () => {
     expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).file)).toEqual([ok]);
   });
 
+  it('serve: a port in use is one fatal log line and exit 1, not a stack trace', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    const busy = join(dir, 'busy.yaml');
+    writeFileSync(busy, [`smtp: { port: ${port} }`, `store: { path: ${join(dir, 'busy-store')} }`, `quarantine: { dir: ${join(dir, 'busy-q')} }`,
+      'checks: { auth: false, dnsbl: false, uribl: false, client: false }', 'log: { level: warn }'].join('\n'));
+    try {
+      const r = await run('serve', '-c', busy);
+      expect(r.code).toBe(1);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines).toEqual([expect.objectContaining({ level: 60, msg: 'cannot start', err: expect.stringContaining('EADDRINUSE') })]);
+      expect(r.stderr).toBe('');
+    } finally {
+      taken.close();
+    }
+  });
+
   it('quarantine list, show, release and delete', async () => {
     const store = new EmbeddedStore(join(dir, 'store'));
     const q = new Quarantine(join(dir, 'q'), 30, store.quarantine, pino({ level: 'silent' }));
