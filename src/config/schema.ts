@@ -17,6 +17,11 @@ const smtp = z.strictObject({
   maxRecipients: positiveInt.default(100),
   maxConnections: positiveInt.default(500),
   maxConnectionsPerIp: positiveInt.default(20),
+  /**
+   * Bytes of message data held at once over all connections. A message is kept in memory from DATA
+   * until the downstream or the quarantine has it; past this, new mail gets 452 4.3.1 and is retried.
+   */
+  maxInFlightBytes: positiveInt.default(268_435_456),
   /** A client silent this long is disconnected (421). */
   idleTimeoutMs: positiveInt.default(300_000),
   /** The longest a whole transaction (MAIL FROM to the end of DATA) may take. */
@@ -24,6 +29,9 @@ const smtp = z.strictObject({
   /** How long SIGTERM waits for transactions in flight before closing them. */
   shutdownGraceMs: positiveInt.default(30_000),
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+}).refine((s) => s.maxInFlightBytes >= s.maxSize, {
+  path: ['maxInFlightBytes'],
+  message: 'must be at least smtp.maxSize, or a message of the largest size would never be taken',
 }).prefault({});
 
 const relay = z.strictObject({

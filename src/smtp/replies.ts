@@ -24,6 +24,8 @@ export const replies = {
   relayDenied: (domain: string) => new SmtpError(550, '5.7.1', `Relaying denied: we do not accept mail for ${domain}`),
   tooManyRecipients: () => new SmtpError(452, '4.5.3', 'Too many recipients'),
   tooManyConnections: () => new SmtpError(421, '4.7.0', 'Too many connections from your address, try again later'),
+  /** Too much mail held in memory at once: the sender retries later (RFC 5321 452, RFC 3463 4.3.1). */
+  busy: () => new SmtpError(452, '4.3.1', 'Insufficient system resources, try again later'),
   messageTooBig: (max: number) => new SmtpError(552, '5.3.4', `Message size exceeds fixed maximum message size ${max}`),
   rejected: (reason: string, ref: string) => new SmtpError(550, '5.7.1', `${reason} (reference ${ref})`),
   tempfail: (ref: string) => new SmtpError(451, '4.7.1', `Message deferred, try again later (reference ${ref})`),

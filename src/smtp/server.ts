@@ -81,6 +81,8 @@ export class SmtpGateway {
   private readonly server: SMTPServer;
   private readonly connections = new Map<string, ConnectionState>();
   private readonly perIp = new Map<string, number>();
+  /** Message data held now over all connections, against smtp.maxInFlightBytes. */
+  private inFlightBytes = 0;
   /** Connections accepted but not yet through onConnect: their connection-stage checks already run. */
   private readonly early = new Map<string, ConnectionState>();
   private closing = false;
@@ -267,7 +269,14 @@ export class SmtpGateway {
       mailFrom: from,
       rcptTo: [],
     };
-    if (Number.isFinite(declared) && declared > 0) envelope.declaredSize = declared;
+    if (Number.isFinite(declared) && declared > 0) {
+      envelope.declaredSize = declared;
+      // Refused before the body crosses the link; the sender retries when we have room again.
+      if (this.inFlightBytes + declared > this.o.config.smtp.maxInFlightBytes) {
+        conn.log.warn({ declared, inFlight: this.inFlightBytes }, 'too much mail in flight');
+        return cb(replies.busy());
+      }
+    }
     const log = conn.log.child({ tid });
     const scan = this.o.pipeline.begin(tid, envelope, log, conn.connectStage);
     scan.start('mail');
@@ -314,17 +323,33 @@ export class SmtpGateway {
       return void stream.once('end', () => cb(replies.localError(session.id)));
     }
     const max = this.o.config.smtp.maxSize;
+    const budget = this.o.config.smtp.maxInFlightBytes;
+    let held = 0;
     try {
       const chunks: Buffer[] = [];
       let size = 0;
+      let overBudget = false;
       for await (const chunk of stream) {
         size += (chunk as Buffer).length;
-        // Past the limit keep reading (the client is still sending) but stop keeping.
-        if (size <= max) chunks.push(chunk as Buffer);
+        // Past a limit keep reading (the client is still sending) but stop keeping.
+        if (size > max || overBudget) continue;
+        chunks.push(chunk as Buffer);
+        held += (chunk as Buffer).length;
+        this.inFlightBytes += (chunk as Buffer).length;
+        if (this.inFlightBytes > budget) {
+          overBudget = true;
+          chunks.length = 0;
+          this.inFlightBytes -= held;
+          held = 0;
+        }
       }
       if (stream.sizeExceeded || size > max) {
         conn.log.info({ tid: txn.tid, size, max }, 'message too big');
         return cb(replies.messageTooBig(max));
+      }
+      if (overBudget) {
+        conn.log.warn({ tid: txn.tid, size, inFlight: this.inFlightBytes }, 'too much mail in flight');
+        return cb(replies.busy());
       }
       const raw = Buffer.concat(chunks, size);
       const result = await txn.scan.finish(raw);
@@ -348,6 +373,7 @@ export class SmtpGateway {
       conn.log.error({ tid: txn.tid, err: (err as Error).stack }, 'message handling failed');
       cb(replies.localError(txn.tid));
     } finally {
+      this.inFlightBytes -= held;
       this.endTransaction(conn);
     }
   }

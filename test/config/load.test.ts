@@ -24,6 +24,11 @@ describe('config', () => {
       .toEqual(['example.net', 'xn--bcher-kva.example', 'xn--bcher-kva.example']);
   });
 
+  it('wants smtp.maxInFlightBytes to hold at least one message of smtp.maxSize', () => {
+    expect(() => parseConfigText('smtp: { maxSize: 1000, maxInFlightBytes: 999 }')).toThrow(/smtp\.maxInFlightBytes: must be at least smtp\.maxSize/);
+    expect(parseConfigText('smtp: { maxSize: 1000, maxInFlightBytes: 1000 }').smtp.maxInFlightBytes).toBe(1000);
+  });
+
   it('accepts the shipped config/sluice.yaml', () => {
     expect(loadConfig('config/sluice.yaml').domains).toEqual(['example.net']);
   });

@@ -193,6 +193,40 @@ describe('limits', () => {
     expect(g.sink.messages).toHaveLength(0);
   });
 
+  it('holds at most smtp.maxInFlightBytes of mail at once; more gets 452 4.3.1 and goes through when retried', async () => {
+    const g = await start({ smtp: { maxSize: 100_000, maxInFlightBytes: 100_000 } });
+    const begin = async (mailFrom: string) => {
+      const c = await rawSmtp(g.port);
+      await c.reply();
+      await c.command('EHLO x.example\r\n');
+      const reply = await c.command(`${mailFrom}\r\n`);
+      if (reply.startsWith('250')) {
+        await c.command('RCPT TO:<user@example.net>\r\n');
+        await c.command('DATA\r\n');
+      }
+      return { c, reply };
+    };
+    const body = (n: number) => `${message({ body: `${'x'.repeat(76)}\r\n`.repeat(Math.ceil(n / 78)) })}`;
+    // A: 60 kB on its way in, its end not sent yet.
+    const a = await begin('MAIL FROM:<a@origin.example>');
+    a.c.write(body(60_000));
+    await new Promise((r) => setTimeout(r, 300));
+    // B declares 50 kB: refused before its body crosses the link.
+    expect((await begin('MAIL FROM:<b@origin.example> SIZE=50000')).reply).toMatch(/^452 4\.3\.1 /);
+    // C declares nothing and sends 50 kB: refused at the end of DATA.
+    const c = await begin('MAIL FROM:<c@origin.example>');
+    expect(await c.c.command(`${body(50_000)}.\r\n`)).toMatch(/^452 4\.3\.1 /);
+    // A, within the limit, is taken; then C's retry is too.
+    expect(await a.c.command('.\r\n')).toMatch(/^250 /);
+    expect(await c.c.command('MAIL FROM:<c@origin.example>\r\n')).toMatch(/^250 /);
+    await c.c.command('RCPT TO:<user@example.net>\r\n');
+    await c.c.command('DATA\r\n');
+    expect(await c.c.command(`${body(50_000)}.\r\n`)).toMatch(/^250 /);
+    a.c.close();
+    c.c.close();
+    expect((await g.sink.waitFor(2)).map((m) => m.from)).toEqual(['a@origin.example', 'c@origin.example']);
+  });
+
   it('limits recipients per message', async () => {
     const g = await start({ smtp: { maxRecipients: 2 } });
     const c = await rawSmtp(g.port);
