@@ -12,9 +12,9 @@ export interface SplitMessage {
 }
 
 export function splitMessage(raw: Buffer): SplitMessage {
-  const text = raw.toString('latin1');
-  const crlf = text.indexOf('\r\n\r\n');
-  const lf = text.indexOf('\n\n');
+  // Searched in the bytes: only the header becomes a string, however large the body.
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
   let headerEnd: number;
   let eol: string;
   let bodyStart: number;
@@ -24,12 +24,12 @@ export function splitMessage(raw: Buffer): SplitMessage {
     [headerEnd, eol, bodyStart] = [lf, '\n', lf + 2];
   } else {
     // Header only, no blank line: the whole message is header.
-    eol = text.includes('\r\n') || !text.includes('\n') ? '\r\n' : '\n';
-    headerEnd = text.replace(/\r?\n$/, '').length;
-    bodyStart = text.length;
+    eol = raw.includes('\r\n') || !raw.includes('\n') ? '\r\n' : '\n';
+    headerEnd = raw.length - (raw.at(-1) !== 0x0a ? 0 : raw.at(-2) === 0x0d ? 2 : 1);
+    bodyStart = raw.length;
   }
   const fields: string[] = [];
-  for (const line of text.slice(0, headerEnd).split(/\r?\n/)) {
+  for (const line of raw.toString('latin1', 0, headerEnd).split(/\r?\n/)) {
     if (/^[ \t]/.test(line) && fields.length) fields[fields.length - 1] += eol + line;
     else if (line.length) fields.push(line);
   }
