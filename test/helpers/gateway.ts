@@ -53,8 +53,7 @@ export async function startTestGateway(overrides: Overrides = {}, options: { sin
     relay: { host: '127.0.0.1', port: sink.port, timeoutMs: 3000 },
     store: { backend: 'embedded', path: join(dataDir, 'store') },
     quarantine: { dir: join(dataDir, 'quarantine') },
-    // On the main thread unless a test asks for workers: each would add a thread start to every gateway.
-    checks: { auth: false, dnsbl: false, uribl: false, bayes: false, workers: 0 },
+    checks: { auth: false, dnsbl: false, uribl: false, bayes: false },
     log: { level: 'debug' },
   };
   const merged: Record<string, unknown> = { ...base };
