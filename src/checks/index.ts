@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.ts';
 import type { Store } from '../store/types.ts';
 import type { Check } from '../scan/types.ts';
 import { gtubeCheck } from './gtube.ts';
+import { mimeCheck } from './mime.ts';
 import { bayesCheck } from './bayes.ts';
 import { bayesSettings } from '../bayes/index.ts';
 import type { DnsLayer } from '../dns/types.ts';
@@ -22,7 +23,7 @@ export interface CheckDeps {
 }
 
 export function buildChecks(deps: CheckDeps): Check[] {
-  const checks: Check[] = [gtubeCheck];
+  const checks: Check[] = [gtubeCheck, mimeCheck];
   const dns = deps.dns ?? createResolver(deps.config.dns);
   if (deps.config.checks.auth) checks.push(...authChecks(authDeps(deps.config, dns)));
   // Allowlist markers, client signals (`checks.client`), DNSBL (`checks.dnsbl`) and URI lists (`checks.uribl`).

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { Pipeline, parseMessage } from '../../src/scan/pipeline.ts';
 import type { Check } from '../../src/scan/types.ts';
 import { gtubeCheck } from '../../src/checks/gtube.ts';
+import { mimeCheck } from '../../src/checks/mime.ts';
 
 const log = pino({ level: 'silent' });
 const envelope = { clientIp: '192.0.2.1', helo: 'h.example', mailFrom: 'a@b.example', rcptTo: ['u@example.net'] };
@@ -30,6 +31,18 @@ describe('pipeline', () => {
     const p = new Pipeline({ checks: [gtubeCheck], policy, timeoutMs: 1000, log });
     const raw = Buffer.from('\x00\xff garbage XJS*C4JDBQADN1.NSBG3-2IC3LJ8AW9N5-9O8EZ*C.34X', 'latin1');
     expect((await p.scan(envelope, raw)).verdict).toMatchObject({ action: 'reject', score: 1000 });
+  });
+
+  it('scores a MIME structure the parser refuses (over 1,000 parts), which would hide the body from the content checks', async () => {
+    const p = new Pipeline({ checks: [gtubeCheck, mimeCheck], policy, timeoutMs: 1000, log });
+    const multipart = (n: number) => Buffer.from(`Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${
+      '--b\r\nContent-Type: text/plain\r\n\r\nx\r\n'.repeat(n)}--b--\r\n`);
+    const raw = multipart(1001);
+    const { verdict } = await p.scan(envelope, raw);
+    expect(verdict.symbols).toEqual([expect.objectContaining({ name: 'MIME_UNPARSABLE', score: 3, detail: 'Max allowed child nodes exceeded' })]);
+    // Many parts within the limit, and a merely broken message, are still mail: nothing.
+    expect((await p.scan(envelope, multipart(990))).verdict.symbols).toEqual([]);
+    expect((await p.scan(envelope, Buffer.from('Content-Type: multipart/mixed; boundary="never"\r\n\r\n--never\r\nContent-Type: text/plain; charset=nope\r\n\r\n=ZZ\xff\r\n', 'latin1'))).verdict.symbols).toEqual([]);
   });
 
   it('finds GTUBE in a base64-encoded body', async () => {
