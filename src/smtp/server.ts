@@ -289,6 +289,8 @@ export class SmtpGateway {
     const conn = this.connections.get(session.id);
     const txn = conn?.txn;
     if (!conn || !txn) return cb(replies.localError(session.id));
+    // RFC 5321 4.5.1: "RCPT TO:<Postmaster>" without a domain must be taken; it goes to our first domain's postmaster.
+    if (rcpt.toLowerCase() === 'postmaster') rcpt = `postmaster@${this.o.config.domains[0]}`;
     const domain = rcpt.slice(rcpt.lastIndexOf('@') + 1).toLowerCase();
     if (!rcpt.includes('@') || !this.o.config.domains.includes(domain)) {
       conn.log.info({ tid: txn.tid, rcpt }, 'relay denied');

@@ -87,6 +87,19 @@ describe('relay', () => {
     expect(g.sink.messages).toHaveLength(0);
   });
 
+  it('takes RCPT TO:<Postmaster> without a domain (RFC 5321 4.5.1), for the postmaster of its first domain', async () => {
+    const g = await start({ domains: ['example.net', 'other.example'] });
+    const c = await rawSmtp(g.port);
+    await c.reply();
+    await c.command('EHLO x.example\r\n');
+    await c.command('MAIL FROM:<a@origin.example>\r\n');
+    expect(await c.command('RCPT TO:<Postmaster>\r\n')).toMatch(/^250 /);
+    await c.command('DATA\r\n');
+    expect(await c.command(`${message()}.\r\n`)).toMatch(/^250 /);
+    c.close();
+    expect((await g.sink.waitFor(1))[0].to).toEqual(['postmaster@example.net']);
+  });
+
   it('serves an internationalised domain in either form, and relays its ASCII form', async () => {
     // Configured in Unicode; smtp-server decodes an A-label it receives to Unicode too.
     const g = await start({ domains: ['example.net', 'Bücher.example'] });
