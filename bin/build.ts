@@ -3,7 +3,7 @@
 // costs each process (and each scan worker thread) about 28 MB of resident memory, for good.
 // Type checking is `npm test`'s job; this only emits, in about two seconds.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,13 +11,16 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
 const dist = process.argv[2] ? resolve(process.argv[2]) : join(root, 'dist');
+// Built beside and swapped in at the end: a gateway already running from dist/ may still load
+// modules from it (a scan worker restarting, the Redis store).
+const partial = `${dist}.partial`;
 const startedAt = Date.now();
 
-rmSync(dist, { recursive: true, force: true });
+rmSync(partial, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const built = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', dist], { stdio: 'inherit' });
+const built = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', partial], { stdio: 'inherit' });
 if (built.status !== 0) {
-  rmSync(dist, { recursive: true, force: true });
+  rmSync(partial, { recursive: true, force: true });
   process.exit(built.status ?? 1);
 }
 
@@ -25,10 +28,12 @@ if (built.status !== 0) {
 for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || extname(entry.name) === '.ts') continue;
   const from = join(entry.parentPath, entry.name);
-  const to = join(dist, from.slice(src.length));
+  const to = join(partial, from.slice(src.length));
   mkdirSync(dirname(to), { recursive: true });
   cpSync(from, to);
 }
 
 // bin/sluice.js runs dist/ only while no source file is newer than the start of this build.
-writeFileSync(join(dist, 'BUILD'), `${startedAt}\n`);
+writeFileSync(join(partial, 'BUILD'), `${startedAt}\n`);
+rmSync(dist, { recursive: true, force: true });
+renameSync(partial, dist);
