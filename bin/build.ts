@@ -17,7 +17,13 @@ const partial = `${dist}.partial`;
 const startedAt = Date.now();
 
 rmSync(partial, { recursive: true, force: true });
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+let tsc: string;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  process.stderr.write('sluice build: TypeScript is not installed; run `npm ci` with the dev dependencies (not --omit=dev)\n');
+  process.exit(1);
+}
 const built = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', partial], { stdio: 'inherit' });
 if (built.status !== 0) {
   rmSync(partial, { recursive: true, force: true });
