@@ -354,6 +354,7 @@ export class SmtpGateway {
         return cb(replies.busy());
       }
       const raw = Buffer.concat(chunks, size);
+      chunks.length = 0; // the pieces are garbage now, not kept alive through the checks and the relay
       const result = await txn.scan.finish(raw);
       this.o.onVerdict?.(result);
       let outcome: Outcome;
