@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     // The gateway runs with the environment and Node flags of `npm start` (or BENCH_NODE_FLAGS), as users run it.
     const start = /^((?:\w+=\S+ +)*)node (.*?)bin\/sluice\.js/.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start);
-    const startEnv = Object.fromEntries((start?.[1] ?? '').split(' ').filter(Boolean).map((a) => a.split('=', 2)));
+    const startEnv = Object.fromEntries((start?.[1] ?? '').split(' ').filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
     const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? start?.[2] ?? '').split(' ').filter(Boolean);
 
     const rounds: Round[] = [];

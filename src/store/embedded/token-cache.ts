@@ -1,7 +1,8 @@
 // An open-addressing table of token counts, keyed by the two 32-bit halves of a token id,
 // so lookups allocate nothing (reading a BigInt64Array element would allocate a BigInt).
 // It starts small and doubles as it fills, up to its maximum: a full-size table is 17 bytes a slot,
-// resident as soon as scattered hashes touch its pages, which a small model never needs.
+// resident as soon as scattered hashes touch its pages. It holds the tokens looked up, known or not,
+// so its size follows the variety of the traffic: a quiet gateway and the CLI stay small.
 
 const INITIAL_SLOTS = 2 ** 14;
 
