@@ -56,8 +56,8 @@ const config = parseConfig({
 const log = pino({ level: 'silent' });
 const resolver = createResolver(config.dns);
 const policy = { scores: config.scores, groupCaps: {}, force: {}, actions: config.actions };
-const baseline = new Pipeline({ checks: [gtubeCheck], policy, timeoutMs: 10_000, log });
-const withBlocklists = new Pipeline({ checks: [gtubeCheck, ...blocklistChecks({ config, dns: resolver, log })], policy, timeoutMs: 10_000, log });
+const baseline = new Pipeline({ checks: [gtubeCheck()], policy, timeoutMs: 10_000, log });
+const withBlocklists = new Pipeline({ checks: [gtubeCheck(), ...blocklistChecks({ config, dns: resolver, log })], policy, timeoutMs: 10_000, log });
 
 async function timeAll(pipeline: Pipeline, beforeEach?: () => void): Promise<{ ms: number[]; lookups: number[]; queries: number[]; listed: number }> {
   const ms: number[] = [];

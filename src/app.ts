@@ -14,6 +14,7 @@ import { SmtpGateway } from './smtp/server.ts';
 import { createResolver } from './dns/resolver.ts';
 import type { DnsLayer } from './dns/types.ts';
 import { reverseLookup } from './dns/reverse.ts';
+import { gtubeForceRules } from './checks/gtube.ts';
 import { authForceRules, rejectTextFor as authRejectText } from './checks/auth/index.ts';
 import { Blocklists, allowlistForceRules, blocklistRejectText } from './checks/dnsbl/index.ts';
 import { bayesSettings } from './bayes/index.ts';
@@ -53,7 +54,7 @@ export interface Core {
 
 export function scoringPolicy(config: Readonly<Config>): ScoringPolicy {
   // Rules from config come last: the operator has the final word on each symbol.
-  const force = { ...authForceRules(config), ...allowlistForceRules(config), ...config.force };
+  const force = { ...gtubeForceRules(config), ...authForceRules(config), ...allowlistForceRules(config), ...config.force };
   return { scores: config.scores, groupCaps: config.groupCaps, force, actions: config.actions };
 }
 

@@ -23,7 +23,7 @@ export interface CheckDeps {
 }
 
 export function buildChecks(deps: CheckDeps): Check[] {
-  const checks: Check[] = [gtubeCheck, mimeCheck];
+  const checks: Check[] = [gtubeCheck({ testPatterns: deps.config.checks.testPatterns }), mimeCheck];
   const dns = deps.dns ?? createResolver(deps.config.dns);
   if (deps.config.checks.auth) checks.push(...authChecks(authDeps(deps.config, dns)));
   // Allowlist markers, client signals (`checks.client`), DNSBL (`checks.dnsbl`) and URI lists (`checks.uribl`).

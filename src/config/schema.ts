@@ -114,6 +114,11 @@ const checks = z.strictObject({
    * Authentication (DKIM, ARC, DMARC) always reads the whole message.
    */
   maxScanSize: positiveInt.default(1_048_576),
+  /**
+   * Rspamd's GTUBE-like test patterns besides the standard GTUBE: YJS… and ZJS… tag the message, AJS… accepts
+   * it whatever the score. Off by default, as anyone who knows them could send spam past the filter.
+   */
+  testPatterns: z.boolean().default(false),
 }).prefault({});
 
 const actions = z.strictObject({

@@ -18,6 +18,10 @@ export async function* readMessages(paths: readonly string[], onUnreadable?: OnU
 }
 
 async function* readPath(path: string, unreadable: OnUnreadable): AsyncGenerator<SourceMessage> {
+  if (path === '-') {
+    yield* splitSource(path, await readStdin());
+    return;
+  }
   let raw: Buffer;
   try {
     const info = await stat(path);
@@ -37,6 +41,17 @@ async function* readPath(path: string, unreadable: OnUnreadable): AsyncGenerator
     unreadable(path, (err as Error).message.replace(/, \w+ '.*'$/, ''));
     return;
   }
+  yield* splitSource(path, raw);
+}
+
+/** `-` names standard input: one message, or an mbox, piped in. */
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function* splitSource(path: string, raw: Buffer): Generator<SourceMessage> {
   if (!isMbox(raw)) {
     yield { file: path, raw };
     return;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSluice } from '../helpers/cli.ts';
+import { runSluice, runSluiceWithInput } from '../helpers/cli.ts';
 import { pino } from 'pino';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import { GTUBE, message } from '../helpers/gateway.ts';
@@ -63,6 +63,12 @@ describe('sluice CLI', () => {
       { file: `${join(msgs, 'b.mbox')}:1`, score: 1000, action: 'reject', symbols: [{ name: 'GTUBE', score: 1000 }] },
       { file: `${join(msgs, 'b.mbox')}:2`, score: 0, action: 'accept', symbols: [] },
     ]);
+  });
+
+  it('check -: reads the message from standard input, as an operator pipes a GTUBE test in', async () => {
+    // The command of the GTUBE test in the README, with the string as SpamAssassin's rule has it.
+    const r = await runSluiceWithInput(`Subject: t\r\n\r\n${GTUBE}\r\n`, 'check', '-c', configFile, '-');
+    expect(r).toMatchObject({ code: 0, stdout: '-\treject\t1000\tGTUBE(1000)\n' });
   });
 
   it('check: names a path it cannot read, scans the rest, and exits non-zero', async () => {

@@ -114,4 +114,4 @@ export function message(opts: { subject?: string; body?: string; headers?: strin
   ].join('\r\n');
 }
 
-export const GTUBE = 'XJS*C4JDBQADN1.NSBG3-2IC3LJ8AW9N5-9O8EZ*C.34X';
+export { GTUBE } from './gtube.ts';

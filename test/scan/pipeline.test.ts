@@ -4,6 +4,7 @@ import { Pipeline, parseMessage } from '../../src/scan/pipeline.ts';
 import type { Check } from '../../src/scan/types.ts';
 import { gtubeCheck } from '../../src/checks/gtube.ts';
 import { mimeCheck } from '../../src/checks/mime.ts';
+import { GTUBE } from '../helpers/gtube.ts';
 
 const log = pino({ level: 'silent' });
 const envelope = { clientIp: '192.0.2.1', helo: 'h.example', mailFrom: 'a@b.example', rcptTo: ['u@example.net'] };
@@ -18,7 +19,7 @@ describe('pipeline', () => {
     };
     const broken: Check = { name: 'broken', family: 'BROKEN', stage: 'data', run: async () => { throw new Error('boom'); } };
     const fine: Check = { name: 'fine', family: 'FINE', stage: 'connect', run: async (ctx) => [{ name: `FINE_${ctx.envelope.clientIp === '192.0.2.1' ? 'OK' : 'NO'}` }] };
-    const p = new Pipeline({ checks: [slow, broken, fine, gtubeCheck], policy, timeoutMs: 1000, log });
+    const p = new Pipeline({ checks: [slow, broken, fine, gtubeCheck()], policy, timeoutMs: 1000, log });
     const started = Date.now();
     const { verdict } = await p.scan(envelope, Buffer.from('Subject: x\r\n\r\nbody\r\n'));
     expect(Date.now() - started).toBeLessThan(900);
@@ -28,13 +29,13 @@ describe('pipeline', () => {
   });
 
   it('finds GTUBE in raw bytes even when the message does not parse as MIME', async () => {
-    const p = new Pipeline({ checks: [gtubeCheck], policy, timeoutMs: 1000, log });
-    const raw = Buffer.from('\x00\xff garbage XJS*C4JDBQADN1.NSBG3-2IC3LJ8AW9N5-9O8EZ*C.34X', 'latin1');
+    const p = new Pipeline({ checks: [gtubeCheck()], policy, timeoutMs: 1000, log });
+    const raw = Buffer.from(`\x00\xff garbage ${GTUBE}`, 'latin1');
     expect((await p.scan(envelope, raw)).verdict).toMatchObject({ action: 'reject', score: 1000 });
   });
 
   it('scores a MIME structure the parser refuses (over 1,000 parts), which would hide the body from the content checks', async () => {
-    const p = new Pipeline({ checks: [gtubeCheck, mimeCheck], policy, timeoutMs: 1000, log });
+    const p = new Pipeline({ checks: [gtubeCheck(), mimeCheck], policy, timeoutMs: 1000, log });
     const multipart = (n: number) => Buffer.from(`Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${
       '--b\r\nContent-Type: text/plain\r\n\r\nx\r\n'.repeat(n)}--b--\r\n`);
     const raw = multipart(1001);
@@ -46,8 +47,8 @@ describe('pipeline', () => {
   });
 
   it('finds GTUBE in a base64-encoded body', async () => {
-    const p = new Pipeline({ checks: [gtubeCheck], policy, timeoutMs: 1000, log });
-    const body = Buffer.from('Test XJS*C4JDBQADN1.NSBG3-2IC3LJ8AW9N5-9O8EZ*C.34X\n').toString('base64');
+    const p = new Pipeline({ checks: [gtubeCheck()], policy, timeoutMs: 1000, log });
+    const body = Buffer.from(`Test ${GTUBE}\n`).toString('base64');
     const raw = Buffer.from(`Subject: x\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}\r\n`);
     expect((await p.scan(envelope, raw)).verdict.symbols.map((s) => s.name)).toEqual(['GTUBE']);
   });
