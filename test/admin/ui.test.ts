@@ -19,7 +19,7 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   // Never skipped: without the browser the page is untested, so say how to get it.
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or run .ci/run)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (npm test does it as root)`);
   g = await startTestGateway({ scores: { GTUBE: 12 }, admin: { enabled: true, token: TOKEN } });
   await g.send({ raw: message({ subject: 'Fine', body: 'Nothing to see.' }) });
   for (const subject of ['Cheap watches', 'You have won', 'Invoice overdue']) {

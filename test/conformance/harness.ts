@@ -13,9 +13,8 @@ import { evaluateSpf, type SpfOutcome } from '../../src/checks/auth/spf.ts';
 import { evaluateMessage, type MessageAuth } from '../../src/checks/auth/message.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 
-/** The suites sit next to the repository: <repo>/../shared/conformance. */
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SUITES = join(repoRoot, '..', 'shared', 'conformance');
+/** The suites, copied into the repository with their licences and origins (each folder's README.md). */
+export const SUITES = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'conformance');
 
 export function readSuite(...parts: string[]): string {
   return readFileSync(join(SUITES, ...parts), 'utf8');

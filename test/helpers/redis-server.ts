@@ -12,7 +12,7 @@ export interface RedisServer {
 export function assertRedisInstalled(): void {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    throw new Error('redis-server is not installed; install it (apt-get install -y redis-server, or run .ci/run) to run the Redis store tests');
+    throw new Error('redis-server is not installed; install it (apt-get install -y redis-server; npm test does it as root) to run the Redis store tests');
   }
 }
 
