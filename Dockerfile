@@ -16,8 +16,6 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
-# Fewer glibc malloc arenas for Node's helper threads: less memory held back after bursts (as `npm start` does).
-ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -30,6 +28,6 @@ VOLUME ["/var/lib/sluice"]
 EXPOSE 2525 8025
 # SIGTERM reaches node directly (exec form): in-flight transactions finish before the container stops.
 STOPSIGNAL SIGTERM
-# A smaller young generation, and an old generation that grows by 30% past what survived the last full
-# collection, keep the resident size of a busy gateway down (as `npm start` does).
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=30", "bin/sluice.js", "serve", "-c", "/app/config/sluice.yaml"]
+# bin/sluice.js starts `serve` again in the same process with the gateway's memory settings (V8 heap
+# flags, MALLOC_ARENA_MAX), as it does however it is started.
+CMD ["node", "bin/sluice.js", "serve", "-c", "/app/config/sluice.yaml"]

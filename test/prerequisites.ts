@@ -2,7 +2,7 @@
 // packages, a redis-server for the Redis store and Chromium for the quarantine page. When one is missing,
 // root installs it with apt-get; anyone else gets one line naming what to install, in the first seconds,
 // instead of failed test files.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -44,7 +44,7 @@ if (!canInstall) {
 
 process.stderr.write(`npm test: installing ${list} with apt-get, which the tests run for real\n`);
 try {
-  const apt = { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: ['ignore', 'ignore', 'pipe'] as const };
+  const apt: ExecFileSyncOptions = { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: ['ignore', 'ignore', 'pipe'] };
   execFileSync('apt-get', ['update', '-qq'], apt);
   execFileSync('apt-get', ['install', '-y', '-qq', ...missing], apt);
 } catch (err) {

@@ -3,7 +3,7 @@
 // never prefer a build older than the sources.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,6 +46,51 @@ describe('bin/sluice.js', () => {
 
     rmSync(join(root, 'src'), { recursive: true }); // an install of the build alone
     expect(await runs()).toBe('dist');
+  });
+});
+
+describe('bin/sluice.js serve', () => {
+  // A stand-in tree whose entry points print how they were started, and a stand-in build that counts its runs.
+  function tree(): string {
+    const root = mkdtempSync(join(dir, 'serve-'));
+    mkdirSync(join(root, 'bin'));
+    mkdirSync(join(root, 'src/cli'), { recursive: true });
+    copyFileSync('bin/sluice.js', join(root, 'bin/sluice.js'));
+    symlinkSync(resolve('node_modules'), join(root, 'node_modules')); // TypeScript, which a build needs
+    const report = (ran: string) => `export async function main() { console.log(JSON.stringify({ ran: '${ran}', pid: process.pid, execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX })); return 0; }\n`;
+    writeFileSync(join(root, 'src/cli/main.ts'), report('src'));
+    utimesSync(join(root, 'src/cli/main.ts'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    writeFileSync(join(root, 'bin/build.ts'), [
+      "import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';",
+      "const root = new URL('../', import.meta.url);",
+      "appendFileSync(new URL('builds', root), 'x');",
+      'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);',
+      "mkdirSync(new URL('dist/cli/', root), { recursive: true });",
+      `writeFileSync(new URL('dist/cli/main.js', root), ${JSON.stringify(report('dist'))});`,
+      "writeFileSync(new URL('dist/BUILD', root), `${Date.now()}\\n`);",
+    ].join('\n'));
+    return root;
+  }
+  const serve = async (root: string, nodeFlags: string[] = [], env: Record<string, string> = {}) => {
+    const { MALLOC_ARENA_MAX: _, ...rest } = process.env;
+    const child = run(process.execPath, [...nodeFlags, join(root, 'bin/sluice.js'), 'serve'], { env: { ...rest, ...env } });
+    const { stdout } = await child;
+    return { childPid: child.child.pid, ...JSON.parse(stdout) };
+  };
+
+  it('builds a missing dist/ once for gateways that start together, then runs it with the memory settings, in the same process', async () => {
+    const root = tree();
+    const started = await Promise.all([serve(root), serve(root), serve(root)]);
+    expect(readFileSync(join(root, 'builds'), 'utf8')).toBe('x');
+    for (const s of started) {
+      expect(s).toMatchObject({ ran: 'dist', arenas: '2', execArgv: ['--max-semi-space-size=8', '--heap-growing-percent=30'] });
+      expect(s.pid).toBe(s.childPid); // execve keeps the pid that systemd and the signals know
+    }
+  });
+
+  it("keeps an operator's own settings", async () => {
+    const s = await serve(tree(), ['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '4' });
+    expect(s).toMatchObject({ arenas: '4', execArgv: ['--max-semi-space-size=16', '--heap-growing-percent=30'] });
   });
 });
 
