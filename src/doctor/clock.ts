@@ -18,7 +18,7 @@ export function clockCheck(now: number, downstream: DownstreamFindings): CheckRe
   }
   const theirs = downstream.greeting && downstream.greetedAt !== undefined ? greetingDate(downstream.greeting.lines.join(' ')) : undefined;
   if (theirs === undefined) {
-    const why = downstream.greeting ? "the downstream's greeting carries no date" : 'the downstream did not greet';
+    const why = downstream.greeting ? "the downstream's greeting carries no date" : 'no greeting from the downstream';
     return ok('clock', `our clock says ${ours} (year plausible; ${why} to compare with)`);
   }
   const skew = Math.round((downstream.greetedAt! - theirs) / 1000);
