@@ -63,16 +63,15 @@ export async function startDeployment(sinkOptions: SinkOptions = { starttls: tru
     uribl: { zones: [{ zone: 'dbl.doctor.test', codes: { '127.0.1.2': 'URIBL_DOCTOR_SPAM' } }] },
     log: { level: 'silent' },
   };
-  // Overrides replace whole keys of a section, as a changed line of the file would.
-  const merged = (overrides: Record<string, unknown>) => Object.fromEntries(
-    [...new Set([...Object.keys(raw), ...Object.keys(overrides)])].map((key) => {
-      const base = raw[key];
-      const over = overrides[key];
-      if (over === undefined) return [key, base];
-      const mergeable = (v: unknown) => v && typeof v === 'object' && !Array.isArray(v);
-      return [key, mergeable(base) && mergeable(over) ? { ...(base as object), ...(over as object) } : over];
-    }),
-  );
+  // Overrides are merged one level deep: a section's keys given replace those of the base.
+  const merged = (overrides: Record<string, unknown>) => {
+    const out: Record<string, unknown> = { ...raw };
+    const isSection = (v: unknown) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+    for (const [key, value] of Object.entries(overrides)) {
+      out[key] = isSection(raw[key]) && isSection(value) ? { ...(raw[key] as object), ...(value as object) } : value;
+    }
+    return out;
+  };
   let files = 0;
   return {
     dns, sink, dir, raw,
