@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./check.ts')).checkCommand,
   quarantine: async () => (await import('./quarantine.ts')).quarantineCommand,
   config: async () => (await import('./config.ts')).configCommand,
+  doctor: async () => (await import('./doctor.ts')).doctorCommand,
   symbols: async () => (await import('./symbols.ts')).symbolsCommand,
   learn: async () => (await import('./learn.ts')).learnCommand,
   bayes: async () => (await import('./bayes.ts')).bayesCommand,

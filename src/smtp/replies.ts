@@ -1,5 +1,8 @@
 // The SMTP replies Sluice gives, in one place. Code elsewhere throws these; only the SMTP edge sends them.
 
+/** Follows `220 <hostname> ESMTP` in our greeting; `sluice doctor` knows a running gateway by it. */
+export const GREETING_BANNER = 'Sluice';
+
 /** An SMTP reply as an error: `code` is the basic reply code, `enhanced` the RFC 3463 status. */
 export class SmtpError extends Error {
   readonly responseCode: number;

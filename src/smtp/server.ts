@@ -13,7 +13,7 @@ import { addDsnRecipient, dsnOfMailFrom, type DsnRequest, type SmtpParams } from
 import { newId } from '../util/ids.ts';
 import { withAsciiDomain } from '../util/address.ts';
 import { ipv4Of } from '../util/ip.ts';
-import { SmtpError, replies } from './replies.ts';
+import { GREETING_BANNER, SmtpError, replies } from './replies.ts';
 
 export interface SmtpGatewayOptions {
   config: Readonly<Config>;
@@ -93,7 +93,7 @@ export class SmtpGateway {
     const tls = smtp.tls ? { key: readFileSync(smtp.tls.key), cert: readFileSync(smtp.tls.cert) } : {};
     this.server = new SMTPServer({
       name: smtp.hostname,
-      banner: 'Sluice',
+      banner: GREETING_BANNER,
       size: smtp.maxSize,
       maxClients: smtp.maxConnections,
       maxRecipients: 0, // counted here, so the reply carries our text

@@ -6,12 +6,14 @@ import { EmbeddedStore } from './embedded/index.ts';
 export interface OpenStoreOptions {
   /** Bayes tokens seen once and not learned again for this many days are pruned (`bayes.tokenTtlDays`). */
   tokenTtlDays?: number;
+  /** Redis: how long opening waits for the first connection. */
+  connectTimeoutMs?: number;
 }
 
 export async function openStore(config: Config['store'], options: OpenStoreOptions = {}): Promise<Store> {
   if (config.backend === 'redis') {
     const { RedisStore } = await import('./redis/index.ts');
-    return RedisStore.open({ url: config.url, prefix: config.prefix, tokenTtlDays: options.tokenTtlDays });
+    return RedisStore.open({ url: config.url, prefix: config.prefix, tokenTtlDays: options.tokenTtlDays, connectTimeoutMs: options.connectTimeoutMs });
   }
   return new EmbeddedStore(config.path, { tokenTtlDays: options.tokenTtlDays });
 }

@@ -94,5 +94,7 @@ export interface Store {
   bayes: BayesStore;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
+  /** Writes a probe key, reads it back and deletes it; throws when the store cannot be written. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }

@@ -16,7 +16,8 @@ export function assertRedisInstalled(): void {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,5 +1,6 @@
 // A downstream MTA for tests: a real smtp-server on a free loopback port that keeps what it receives,
 // and can be told to refuse, defer or vanish.
+import { readFileSync } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 
@@ -28,8 +29,16 @@ export interface Sink {
   restart(): Promise<void>;
 }
 
-/** `dsn`: offer DSN in EHLO (smtp-server does not by default). */
-export async function startSink(port = 0, options: { dsn?: boolean } = {}): Promise<Sink> {
+export interface SinkOptions {
+  /** Offer DSN in EHLO (smtp-server does not by default). */
+  dsn?: boolean;
+  /** Offer STARTTLS, with the certificate of test/fixtures/tls. */
+  starttls?: boolean;
+  /** Text after `220 <name> ESMTP` in the greeting (Exim puts the date there). */
+  banner?: string;
+}
+
+export async function startSink(port = 0, options: SinkOptions = {}): Promise<Sink> {
   let counter = 0;
   const waiters: { n: number; resolve: () => void }[] = [];
   let server: SMTPServer;
@@ -55,7 +64,9 @@ export async function startSink(port = 0, options: { dsn?: boolean } = {}): Prom
   const listen = async (p: number) => {
     server = new SMTPServer({
       authOptional: true,
-      disabledCommands: ['AUTH', 'STARTTLS'],
+      disabledCommands: options.starttls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      ...(options.starttls ? { key: readFileSync('test/fixtures/tls/key.pem'), cert: readFileSync('test/fixtures/tls/cert.pem') } : {}),
+      banner: options.banner,
       logger: false,
       closeTimeout: 100,
       hideDSN: !options.dsn,

@@ -87,6 +87,21 @@ for (const backend of backends) {
     beforeAll(async () => { store = await backend.open(); });
     afterAll(async () => { await store.close(); backend.cleanup(); });
 
+    describe('write probe', () => {
+      it('writes, reads back and deletes, leaving what the gateway reads as it was', async () => {
+        const before = [await store.quarantine.list({ limit: 0 }), await store.bayes.stats()];
+        await store.probe();
+        await store.probe();
+        expect([await store.quarantine.list({ limit: 0 }), await store.bayes.stats()]).toEqual(before);
+      });
+
+      it('throws when the store cannot be written', async () => {
+        const closed = await backend.open();
+        await closed.close();
+        await expect(closed.probe()).rejects.toThrow();
+      });
+    });
+
     describe('bayes', () => {
       beforeEach(async () => { await store.bayes.reset(); });
 

@@ -6,7 +6,7 @@ import type { DnsLayer, DnsResolver } from '../../dns/types.ts';
 import { messageResolver } from '../../dns/budget.ts';
 import type { Envelope, ScanContext, SymbolHit } from '../../scan/types.ts';
 import { builtinSymbols } from '../../scan/symbols.ts';
-import { ZoneHealth } from './health.ts';
+import { ZoneHealth, type SelfTestOutcome } from './health.ts';
 import { WarnLimiter, lookupAll, prefetch, type LookupItem } from './lookup.ts';
 import { BlocklistZone } from './zone.ts';
 
@@ -62,6 +62,12 @@ export class Blocklists {
   /** Runs one self-test round now (tests, and an operator's reload). */
   async selfTest(): Promise<void> {
     await Promise.all([this.ipHealth.testAll(), this.domainHealth.testAll()]);
+  }
+
+  /** The self-test outcome of every zone, asked now, switching none off (`sluice doctor`). */
+  async testEach(): Promise<{ zone: BlocklistZone; outcome: SelfTestOutcome }[]> {
+    const test = (health: ZoneHealth, zones: readonly BlocklistZone[]) => zones.map(async (zone) => ({ zone, outcome: await health.test(zone) }));
+    return Promise.all([...test(this.ipHealth, this.ipZones), ...test(this.domainHealth, this.domainZones)]);
   }
 
   /** Zones switched off by their self-test, of both kinds. */

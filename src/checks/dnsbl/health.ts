@@ -8,8 +8,8 @@ import type { BlocklistZone } from './zone.ts';
 
 export type SelfTestOutcome =
   | { result: 'pass' }
-  /** The zone answers wrongly: it is switched off. */
-  | { result: 'fail'; reason: string }
+  /** The zone answers wrongly: it is switched off. `blockedCode`: the list refuses our queries with this code. */
+  | { result: 'fail'; reason: string; blockedCode?: string }
   /** DNS trouble: nothing learnt, the zone keeps its state. */
   | { result: 'unknown'; reason: string };
 
@@ -89,7 +89,11 @@ export class ZoneHealth {
     }
     const listedAnswer = zone.interpret(listed);
     if (listedAnswer.blockedCode) {
-      return { result: 'fail', reason: `answers ${listedAnswer.blockedCode}: ${blockedMeaning(listedAnswer.blockedCode)}` };
+      return {
+        result: 'fail',
+        reason: `answers ${listedAnswer.blockedCode}: ${blockedMeaning(listedAnswer.blockedCode)}`,
+        blockedCode: listedAnswer.blockedCode,
+      };
     }
     if (unlisted.length > 0 && !zone.interpret(unlisted).blockedCode) {
       return { result: 'fail', reason: `lists ${entries.unlisted}, which must not be listed (the zone answers for everything)` };

@@ -105,7 +105,13 @@ function errorCode(err: unknown): string {
   return (err as { code?: string } | null)?.code ?? (err as Error)?.message ?? String(err);
 }
 
-/** What Spamhaus' 127.255.255.x answers mean; other lists use the range the same way. */
+/**
+ * What Spamhaus' 127.255.255.x answers mean; other lists use the range the same way. The codes are
+ * Spamhaus': "Spamhaus DNSBL return codes: technical update" (https://www.spamhaus.org/news/article/788/,
+ * 2019-09-30) gives 127.255.255.254 "Query via public/open resolver" and 127.255.255.255 "Excessive number
+ * of queries"; its DNSBL Usage FAQ ("What do the 127.*.*.* Return Codes mean?") 127.255.255.252 "Typing
+ * error in DNSBL name".
+ */
 export function blockedMeaning(code: string): string {
   switch (code) {
     case '127.255.255.252': return 'typing error in the zone name';

@@ -1,5 +1,6 @@
 // The embedded store: one SQLite file (Node's built-in node:sqlite) under `store.path`, no server needed.
 import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Store } from '../types.ts';
@@ -28,6 +29,15 @@ export class EmbeddedStore implements Store {
 
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
+  }
+
+  async probe(): Promise<void> {
+    const key = randomUUID();
+    this.db.exec('CREATE TABLE IF NOT EXISTS probe (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID');
+    this.db.prepare('INSERT INTO probe (key, time) VALUES (?, ?)').run(key, Date.now());
+    const found = this.db.prepare('SELECT key FROM probe WHERE key = ?').get(key);
+    this.db.prepare('DELETE FROM probe WHERE key = ?').run(key);
+    if (!found) throw new Error('a probe row written was not read back');
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 // The Redis store: state shared by several gateway nodes. Keys come from RedisKeys; multi-key
 // updates are the Lua scripts in ./scripts.
+import { randomUUID } from 'node:crypto';
 import type { Store } from '../types.ts';
 import { createRedisClient, waitReady, type RedisClient } from './connect.ts';
 import { RedisKeys } from './keys.ts';
@@ -53,6 +54,16 @@ export class RedisStore implements Store {
 
   async ping(): Promise<void> {
     await this.client.ping();
+  }
+
+  async probe(): Promise<void> {
+    const key = this.keys.probe(randomUUID());
+    const value = String(Date.now());
+    // Expires on its own should the delete never come.
+    await this.client.set(key, value, 'PX', 60_000);
+    const read = await this.client.get(key);
+    await this.client.del(key);
+    if (read !== value) throw new Error('a probe key written was not read back');
   }
 
   async close(): Promise<void> {

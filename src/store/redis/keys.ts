@@ -102,6 +102,11 @@ export class RedisKeys {
   get quarantinePattern(): string {
     return `${this.prefix}{quarantine}:*`;
   }
+
+  /** String written, read back and deleted by the store's write probe (`sluice doctor`). */
+  probe(token: string): string {
+    return `${this.prefix}probe:${token}`;
+  }
 }
 
 /** A token id's 8 bytes (little-endian) as 11 base64url characters: shorter keys, less memory per token. */
