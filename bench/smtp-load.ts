@@ -13,12 +13,23 @@ export interface LoadResult {
   perSecond: number;
   p50ms: number;
   p99ms: number;
-  /** Final replies by first digit: how many were accepted (2), deferred (4), refused (5), or failed to talk (0). */
+  /**
+   * Final replies: over SMTP by first digit, how many were accepted (2), deferred (4), refused (5),
+   * or failed to talk (0); over HTTP by status code.
+   */
   replies: Record<string, number>;
 }
 
-/** Sends every message once, `concurrency` at a time. */
-export async function runLoad(port: number, messages: readonly LoadMessage[], concurrency: number): Promise<LoadResult> {
+/** The name the load's client gives in EHLO (and to a peer that is told the envelope). */
+export const CLIENT_HELO = 'bench.client.example';
+
+/** Sends every message once, `concurrency` at a time; replies are counted by their first digit. */
+export function runLoad(port: number, messages: readonly LoadMessage[], concurrency: number): Promise<LoadResult> {
+  return runConcurrent(messages, concurrency, (m) => deliver(port, m).then((code) => code[0], () => '0'));
+}
+
+/** Runs `send` once for every message, `concurrency` at a time, counting the replies it resolves with. */
+export async function runConcurrent<M>(messages: readonly M[], concurrency: number, send: (m: M) => Promise<string>): Promise<LoadResult> {
   const latencies: number[] = [];
   const replies: Record<string, number> = {};
   let next = 0;
@@ -27,9 +38,9 @@ export async function runLoad(port: number, messages: readonly LoadMessage[], co
     while (next < messages.length) {
       const m = messages[next++];
       const t0 = performance.now();
-      const code = await deliver(port, m).catch(() => '0');
+      const reply = await send(m);
       latencies.push(performance.now() - t0);
-      replies[code[0]] = (replies[code[0]] ?? 0) + 1;
+      replies[reply] = (replies[reply] ?? 0) + 1;
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, messages.length) }, worker));
@@ -52,7 +63,7 @@ function deliver(port: number, m: LoadMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1' });
     const steps: (() => void)[] = [
-      () => socket.write('EHLO bench.client.example\r\n'),
+      () => socket.write(`EHLO ${CLIENT_HELO}\r\n`),
       () => socket.write(`MAIL FROM:<${m.from}>\r\n`),
       () => socket.write(`RCPT TO:<${m.to}>\r\n`),
       () => socket.write('DATA\r\n'),

@@ -10,6 +10,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCorpus, sample } from './corpus.ts';
 import { runLoad, type LoadMessage, type LoadResult } from './smtp-load.ts';
+import { cpuMs, peakRssMb } from './proc-stats.ts';
 import { startDnsServer } from '../test/helpers/dns-server.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
@@ -33,21 +34,6 @@ function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ chil
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-500)}`)));
   });
-}
-
-/** Peak resident memory of a process so far, in MB (Linux VmHWM). */
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/**
- * CPU time a process has used so far (all its threads, user + system), in ms; Linux clock ticks are 10 ms.
- * With `thread`, that thread's only (the main thread's id is the process id).
- */
-function cpuMs(pid: number, thread?: number): number {
-  const fields = readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** CPU time so far of each of a process's scan worker threads (Node names them WorkerThread), by thread id. */
@@ -92,6 +78,11 @@ interface Measured {
   levels: { serverMs: number; othersMs: number; mainThreadBusy: number; workerThreadBusy?: number }[];
 }
 
+/** The messages sent at concurrency `c`: at 1, the first 100. */
+function batchAt(messages: LoadMessage[], c: number): LoadMessage[] {
+  return c === 1 ? messages.slice(0, Math.min(100, messages.length)) : messages;
+}
+
 async function measure(port: number, pid: number, sinkPid: number, messages: LoadMessage[]): Promise<Measured> {
   await runLoad(port, messages.slice(0, 20), 10); // warm up connections, caches and the JIT
   const results: LoadResult[] = [];
@@ -99,7 +90,7 @@ async function measure(port: number, pid: number, sinkPid: number, messages: Loa
   const cpuBefore = cpuMs(pid);
   let sent = 0;
   for (const c of LEVELS) {
-    const batch = c === 1 ? messages.slice(0, Math.min(100, messages.length)) : messages;
+    const batch = batchAt(messages, c);
     const server0 = cpuMs(pid);
     const main0 = cpuMs(pid, pid);
     const workers0 = workerThreadsCpuMs(pid);
