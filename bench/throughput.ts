@@ -1,6 +1,7 @@
 // `npm run bench`: messages per second, latency and peak memory of the gateway against the bare stack.
 // (a) a bare relay built from the same parts (smtp-server → nodemailer pool → sink): the ceiling;
-// (b) the gateway (`sluice serve`) with every check on, DNS from a local server, Bayes trained.
+// (b) the gateway (`sluice serve`) with every check on, DNS from a local server, Bayes trained;
+// (c) Rspamd, a peer scanning the same messages over HTTP (bench/peers/rspamd.ts; BENCH_RSPAMD=off leaves it out).
 // Each server runs in its own process; the load comes from this one, one new connection per message.
 // BENCH_WORKERS=N runs the gateway with `checks.workers: N` (the data stage on N worker threads);
 // BENCH_ROUNDS=N repeats the bare relay and the gateway N times and prints the medians too.
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { loadCorpus, sample } from './corpus.ts';
 import { runLoad, type LoadMessage, type LoadResult } from './smtp-load.ts';
 import { cpuMs, peakRssMb } from './proc-stats.ts';
+import { removeRspamd, rspamdRound, setUpRspamd } from './peers/rspamd.ts';
 import { startDnsServer } from '../test/helpers/dns-server.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
@@ -121,6 +123,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   // A local DNS server: a test blocklist that passes the RFC 5782 self-test, all else NXDOMAIN.
   const dns = await startDnsServer({ zone: { '2.0.0.127.bl.bench.test': { A: ['127.0.0.2'], TXT: ['test'] } } });
+  // (c) Rspamd, a peer, when it is installed or can be (BENCH_RSPAMD=off leaves it out)
+  const rspamd = setUpRspamd(dns);
   try {
     const config = join(dir, 'sluice.yaml');
     writeFileSync(config, [
@@ -161,12 +165,14 @@ async function main(): Promise<void> {
       await stop(gw.child);
       rounds.push({ bare: bareRun, gateway: gwRun, bareRss, gatewayRss: gwRss });
       printRound(rounds.at(-1)!);
+      if (rspamd) await rspamdRound(rspamd, messages, LEVELS, (c) => batchAt(messages, c), gwRun, gwRss);
       console.log(`dns queries answered by the local server so far: ${dns.queries.length}`);
     }
     if (ROUNDS > 1) printMedians(rounds);
   } finally {
     await dns.stop();
     await stop(sink.child);
+    if (rspamd) removeRspamd(rspamd);
     rmSync(dir, { recursive: true, force: true });
   }
 }
