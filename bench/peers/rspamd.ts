@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLIENT_HELO, runConcurrent, type LoadMessage, type LoadResult } from '../smtp-load.ts';
 import { TICK_MS, peakRssMb, procStat } from '../proc-stats.ts';
+import { RSPAMD_TEST_PATTERNS } from '../../test/helpers/gtube.ts';
 
-// Rspamd's GTUBE pattern, listed with the action `reject` in https://rspamd.com/doc/gtube_patterns.html.
-const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+// Rspamd's GTUBE pattern and the action its documentation gives it (https://rspamd.com/doc/gtube_patterns.html,
+// copied in test/fixtures/gtube/rspamd-test-patterns.md): the one enabled by default, `reject`.
+const [GTUBE, GTUBE_ACTION] = [...RSPAMD_TEST_PATTERNS].find(([, action]) => action === 'reject')!;
 
 // Modules that need Redis, or reach the network other than through DNS (fuzzy hashes, rule updates):
 // off, so every machine runs the same scan. Those that only need DNS stay on and ask the bench's server.
@@ -399,7 +401,7 @@ async function measureRspamd(peer: RspamdPeer, messages: LoadMessage[], levels: 
     const gtubeReply = await checkv2(gtubeAgent, port, gtubeMessage(messages[0].from, messages[0].to));
     gtubeAgent.destroy();
     const gtube = gtubeReply.action
-      ? `a GTUBE message (pattern from https://rspamd.com/doc/gtube_patterns.html) got "${gtubeReply.action}"${gtubeReply.action === 'reject' ? '' : ', not "reject"'} (symbols include GTUBE: ${gtubeReply.symbols!.includes('GTUBE') ? 'yes' : 'no'})`
+      ? `a GTUBE message (pattern from https://rspamd.com/doc/gtube_patterns.html) got "${gtubeReply.action}"${gtubeReply.action === GTUBE_ACTION ? ', as documented' : `, not the documented "${GTUBE_ACTION}"`} (symbols include GTUBE: ${gtubeReply.symbols!.includes('GTUBE') ? 'yes' : 'no'})`
       : `a GTUBE message got no verdict (HTTP ${gtubeReply.status})`;
 
     await scanAll(messages.slice(0, 20), 10); // warm up, as the SMTP servers are
