@@ -1,9 +1,10 @@
 // The operator's guide (docs/) as written: every `sluice …` command of its shell blocks runs against a test
-// setup and must exit as the guide implies; every Sluice config fragment in it must validate; the metric
-// names and verdict-log fields it quotes must be what a running gateway exports. A renamed command, flag,
-// key, metric or field fails here instead of misleading an operator.
+// setup and must exit as the guide implies, and a `jq` it pipes into must run on that command's output (or,
+// after `journalctl`, on a real gateway's log); every Sluice config fragment in it must validate; the
+// metric names and verdict-log fields it quotes must be what a running gateway exports. A renamed command,
+// flag, key, metric or field fails here instead of misleading an operator.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +19,9 @@ import { EmbeddedStore } from '../../src/store/embedded/index.ts';
 import { Quarantine } from '../../src/quarantine/quarantine.ts';
 import { newId } from '../../src/util/ids.ts';
 
-// Commands the guide documents that are added on another line of work. Until `sluice --help` lists
-// one, its lines are skipped with this note; once it does, they run like every other. Remove an entry
-// when its command has landed.
+// Commands the guide documents before this build has them. Until `sluice --help` lists one, its lines
+// are skipped with this note; once it does, they run like every other. Remove an entry once its command
+// is in.
 const PENDING_COMMANDS: Record<string, string> = {
   doctor: 'sluice doctor is not in this build yet: its lines run once `sluice --help` lists it',
 };
@@ -37,7 +38,16 @@ const DOCS = 'docs';
 const CONFIG_FRAGMENT_MARK = '# /etc/sluice/sluice.yaml';
 
 interface Block { file: string; line: number; info: string; lines: string[] }
-interface GuideCommand { where: string; text: string; args: string[] }
+interface GuideCommand {
+  where: string;
+  text: string;
+  args: string[];
+  /** The arguments of a `jq` the command's output is piped into. */
+  jq?: string[];
+}
+/** A `journalctl … | jq …` line: the filter runs on the log of the gateway the test started. */
+interface JournalFilter { where: string; jq: string[] }
+interface Segment { words: string[]; piped: boolean }
 
 function guideFiles(): string[] {
   return readdirSync(DOCS).filter((f) => f.endsWith('.md')).sort().map((f) => join(DOCS, f));
@@ -65,16 +75,17 @@ const SHELL = new Set(['sh', 'shell', 'bash', 'console']);
 /**
  * The simple commands of a shell line, as word lists: split at unquoted `|`, `||`, `&&` and `;`, quotes
  * removed, a `#` comment dropped, redirections (`> file`, `2>&1`) left out: what the command itself receives.
+ * `piped`: it reads the previous command's output.
  */
-function shellCommands(line: string): string[][] {
-  const commands: string[][] = [[]];
+function shellCommands(line: string): Segment[] {
+  const commands: Segment[] = [{ words: [], piped: false }];
   let word: string | undefined;
   let redirectTarget = false;
   const end = () => {
     if (word === undefined) return;
     if (redirectTarget) redirectTarget = false; // the file after `>`
     else if (/^(\d*>>?|<)$/.test(word)) redirectTarget = true;
-    else if (!/^(\d*>>?|<)\S/.test(word)) commands[commands.length - 1].push(word); // not `>out`, `2>&1`
+    else if (!/^(\d*>>?|<)\S/.test(word)) commands[commands.length - 1].words.push(word); // not `>out`, `2>&1`
     word = undefined;
   };
   for (let i = 0; i < line.length; i++) {
@@ -92,34 +103,44 @@ function shellCommands(line: string): string[][] {
       break;
     } else if (c === '|' || c === ';' || (c === '&' && line[i + 1] === '&')) {
       end();
+      const piped = c === '|' && line[i + 1] !== '|';
       if (line[i + 1] === c) i++;
-      commands.push([]);
+      commands.push({ words: [], piped });
     } else {
       word = (word ?? '') + c;
     }
   }
   end();
-  return commands.filter((words) => words.length > 0);
+  return commands.filter((c) => c.words.length > 0);
 }
 
-function guideCommands(): GuideCommand[] {
-  const found: GuideCommand[] = [];
+function guideShell(): { commands: GuideCommand[]; journalFilters: JournalFilter[] } {
+  const commands: GuideCommand[] = [];
+  const journalFilters: JournalFilter[] = [];
   for (const file of guideFiles()) {
     for (const block of fencedBlocks(file).filter((b) => SHELL.has(b.info))) {
       // A line ending in a backslash continues on the next.
       const lines = block.lines.join('\n').replace(/\\\n/g, ' ').split('\n');
       lines.forEach((text, i) => {
-        const commands = shellCommands(text)
-          .map((words) => (words[0] === 'npx' ? words.slice(1) : words))
-          .filter((words) => words[0] === 'sluice');
+        const where = `${file}:${block.line + i}`;
+        const segments = shellCommands(text).map((c) => (c.words[0] === 'npx' ? { ...c, words: c.words.slice(1) } : c));
+        const jqAfter = (k: number) => (segments[k + 1]?.piped && segments[k + 1].words[0] === 'jq' ? segments[k + 1].words.slice(1) : undefined);
+        let found = 0;
+        segments.forEach(({ words }, k) => {
+          if (words[0] === 'sluice') {
+            found++;
+            commands.push({ where, text: words.join(' '), args: words.slice(1), jq: jqAfter(k) });
+          }
+          const jq = jqAfter(k);
+          if (words[0] === 'journalctl' && jq) journalFilters.push({ where, jq });
+        });
         // Every `npx sluice` of the line must have been seen as a command: none may hide in a form this misses.
         const mentions = text.split('#')[0].match(/\bnpx sluice\b/g)?.length ?? 0;
-        if (mentions > commands.length) throw new Error(`${file}:${block.line + i}: a sluice command this test cannot extract: ${text}`);
-        for (const words of commands) found.push({ where: `${file}:${block.line + i}`, text: words.join(' '), args: words.slice(1) });
+        if (mentions > found) throw new Error(`${where}: a sluice command this test cannot extract: ${text}`);
       });
     }
   }
-  return found;
+  return { commands, journalFilters };
 }
 
 function configFragments(): { where: string; text: string }[] {
@@ -128,7 +149,7 @@ function configFragments(): { where: string; text: string }[] {
     .map((b) => ({ where: `${b.file}:${b.line}`, text: b.lines.join('\n') })));
 }
 
-const commands = guideCommands();
+const { commands, journalFilters } = guideShell();
 const STACK_TRACE = /^\s+at .+:\d+:\d+\)?$/m;
 
 // The test's own files for the paths and placeholders the guide uses; everything else runs as written.
@@ -138,6 +159,14 @@ let paths: Record<string, string>;
 let dns: DnsTestServer;
 let sink: Sink;
 const ADMIN_TOKEN = 'guide-test-token-0123456789abcdef';
+/** What `sluice serve` logged, as the journal holds it (`journalctl -o cat`), with a line of systemd's own. */
+let journal: string | undefined;
+
+function runJq(args: string[], input: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('jq', args, { input, encoding: 'utf8', timeout: 10_000 });
+  if (r.error) throw new Error(`jq could not run (${r.error.message}): npm test installs it (test/prerequisites.ts), or apt-get install jq`);
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 /** A message held in the test quarantine, for `ID`. */
 async function holdMessage(): Promise<string> {
@@ -226,10 +255,12 @@ describe('the guide', () => {
     expect(commands.length).toBeGreaterThanOrEqual(20);
     expect(commands.some((c) => c.args[0] === 'serve')).toBe(true);
     expect(configFragments().length).toBeGreaterThanOrEqual(5);
+    expect(journalFilters.length).toBeGreaterThanOrEqual(5);
+    expect(commands.filter((c) => c.jq).length).toBeGreaterThanOrEqual(3);
     expect(shellCommands(`npx sluice check -c a.yaml --json 'x y' 2>/dev/null | jq -r '.a | .b' # note`)).toEqual([
-      ['npx', 'sluice', 'check', '-c', 'a.yaml', '--json', 'x y'], ['jq', '-r', '.a | .b'],
+      { words: ['npx', 'sluice', 'check', '-c', 'a.yaml', '--json', 'x y'], piped: false }, { words: ['jq', '-r', '.a | .b'], piped: true },
     ]);
-    expect(shellCommands('a > out && b 2>&1; c')).toEqual([['a'], ['b'], ['c']]);
+    expect(shellCommands('a > out && b 2>&1 || c; d').map((c) => c.words)).toEqual([['a'], ['b'], ['c'], ['d']]);
   });
 
   it('names the config with -c in every command (without it, the example file and ./data would be used)', () => {
@@ -240,6 +271,16 @@ describe('the guide', () => {
     const text = guideFiles().map((f) => readFileSync(f, 'utf8')).join('\n');
     expect(text).toContain(GTUBE_STANDARD);
     for (const gtube of text.match(/XJS\*C4JDBQADN1\S*?C\.34X/g) ?? []) expect(gtube).toBe(GTUBE_STANDARD);
+  });
+
+  it('explains every field of its example verdict line', () => {
+    const examples = fencedBlocks(join(DOCS, '07-logs-and-metrics.md')).filter((b) => b.info === 'json');
+    expect(examples.length).toBeGreaterThan(0);
+    for (const example of examples) {
+      const line = JSON.parse(example.lines.join('\n')) as Record<string, unknown>;
+      expect(line.msg).toBe('verdict');
+      expect(unexplained(line, verdictFieldTable())).toEqual([]);
+    }
   });
 
   for (const fragment of configFragments()) {
@@ -262,7 +303,16 @@ describe('the guide', () => {
       }
       const args = await substitute(command.args);
       if (name === 'serve') return serveAndCheck(args);
-      expectCleanExit(await runSluice(...args), name);
+      const r = await runSluice(...args);
+      expectCleanExit(r, name);
+      if (command.jq) expect(runJq(command.jq, r.stdout), `jq ${command.jq.join(' ')} on:\n${r.stdout}`).toMatchObject({ code: 0, stderr: '' });
+    });
+  }
+
+  for (const filter of journalFilters) {
+    it(`${filter.where}: jq ${filter.jq.join(' ')}`, () => {
+      expect(journal, 'the log of the gateway that the serve line started (that test runs first)').toBeDefined();
+      expect(runJq(filter.jq, journal!), `jq ${filter.jq.join(' ')}`).toMatchObject({ code: 0, stderr: '' });
     });
   }
 });
@@ -273,7 +323,9 @@ async function serveAndCheck(args: string[]): Promise<void> {
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
   let buffered = '';
+  let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
     buffered += chunk.toString();
     const complete = buffered.split('\n');
     buffered = complete.pop()!;
@@ -317,15 +369,19 @@ async function serveAndCheck(args: string[]): Promise<void> {
     expect(promised.length).toBeGreaterThan(10);
     expect(verdict.action).toBe('accept');
     for (const field of promised) expect(verdict, `verdict field ${field}`).toHaveProperty(field);
-    const pinoOwn = ['level', 'name', 'msg'];
-    expect(Object.keys(verdict).filter((k) => !(k in table) && !pinoOwn.includes(k)), 'verdict fields the guide does not explain').toEqual([]);
+    expect(unexplained(verdict, table), 'verdict fields the guide does not explain').toEqual([]);
   } finally {
     child.kill('SIGTERM');
     const code = await exited;
     expect(code, stderr).toBe(0);
     expect(stderr).not.toMatch(STACK_TRACE);
   }
+  journal = `Started sluice.service - Sluice SMTP spam-filtering gateway.\n${stdout}`;
 }
+
+// Every pino line has these; the guide's table explains the verdict's own.
+const PINO_FIELDS = ['level', 'name', 'msg'];
+const unexplained = (line: object, table: Record<string, string>) => Object.keys(line).filter((k) => !(k in table) && !PINO_FIELDS.includes(k));
 
 /** The guide's table of verdict fields: field → when it is present. */
 function verdictFieldTable(): Record<string, string> {
