@@ -14,6 +14,7 @@ import { runSluice, type CliResult } from '../helpers/cli.ts';
 import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import { message } from '../helpers/gateway.ts';
+import { GTUBE } from '../helpers/gtube.ts';
 import { ConfigError, parseConfigText } from '../../src/config/load.ts';
 import { EmbeddedStore } from '../../src/store/embedded/index.ts';
 import { Quarantine } from '../../src/quarantine/quarantine.ts';
@@ -30,8 +31,11 @@ const PENDING_COMMANDS: Record<string, string> = {
 // could not reach with 1 (the test setup has no FCrDNS for its host name, for one). 2 is a usage error.
 const EXPECTED_EXIT: Record<string, number[]> = { doctor: [0, 1] };
 
-// GTUBE as SpamAssassin publishes it (https://spamassassin.apache.org/gtube/).
-const GTUBE_STANDARD = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+// What the guide says a command prints, where it says so: a command as written → its output.
+const EXPECTED_OUTPUT: { command: RegExp; stdout: RegExp }[] = [
+  // Chapter 11: "`gtube.eml  reject  1001.3  GTUBE(1000) DMARC_PERMERROR(1) SPF_NONE(0.3) …`".
+  { command: /^sluice check -c \S+ gtube\.eml$/, stdout: /\treject\t1001\.3\tGTUBE\(1000\) DMARC_PERMERROR\(1\) SPF_NONE\(0\.3\) / },
+];
 
 const DOCS = 'docs';
 // A Sluice config fragment in the guide is a ```yaml block that starts with this line.
@@ -215,7 +219,7 @@ beforeAll(async () => {
     return path;
   };
   const gtube = join(dir, 'gtube.eml');
-  writeFileSync(gtube, `Subject: GTUBE test\r\n\r\n${GTUBE_STANDARD}\r\n`);
+  writeFileSync(gtube, `Subject: GTUBE test\r\n\r\n${GTUBE}\r\n`);
   // The mapping table: a path of the guide → the test's own file (and `ID` → a message held for the command, holdMessage).
   paths = {
     '/etc/sluice/sluice.yaml': configFile,
@@ -257,6 +261,7 @@ describe('the guide', () => {
     expect(configFragments().length).toBeGreaterThanOrEqual(5);
     expect(journalFilters.length).toBeGreaterThanOrEqual(5);
     expect(commands.filter((c) => c.jq).length).toBeGreaterThanOrEqual(3);
+    for (const expected of EXPECTED_OUTPUT) expect(commands.some((c) => expected.command.test(c.text)), String(expected.command)).toBe(true);
     expect(shellCommands(`npx sluice check -c a.yaml --json 'x y' 2>/dev/null | jq -r '.a | .b' # note`)).toEqual([
       { words: ['npx', 'sluice', 'check', '-c', 'a.yaml', '--json', 'x y'], piped: false }, { words: ['jq', '-r', '.a | .b'], piped: true },
     ]);
@@ -269,8 +274,8 @@ describe('the guide', () => {
 
   it('shows the standard GTUBE string', () => {
     const text = guideFiles().map((f) => readFileSync(f, 'utf8')).join('\n');
-    expect(text).toContain(GTUBE_STANDARD);
-    for (const gtube of text.match(/XJS\*C4JDBQADN1\S*?C\.34X/g) ?? []) expect(gtube).toBe(GTUBE_STANDARD);
+    expect(text).toContain(GTUBE);
+    for (const gtube of text.match(/XJS\*C4JDBQADN1\S*?C\.34X/g) ?? []) expect(gtube).toBe(GTUBE);
   });
 
   it('explains every field of its example verdict line', () => {
@@ -305,6 +310,7 @@ describe('the guide', () => {
       if (name === 'serve') return serveAndCheck(args);
       const r = await runSluice(...args);
       expectCleanExit(r, name);
+      for (const expected of EXPECTED_OUTPUT.filter((e) => e.command.test(command.text))) expect(r.stdout).toMatch(expected.stdout);
       if (command.jq) expect(runJq(command.jq, r.stdout), `jq ${command.jq.join(' ')} on:\n${r.stdout}`).toMatchObject({ code: 0, stderr: '' });
     });
   }
