@@ -1,5 +1,6 @@
 // Run by `npm test` before the suite (the `pretest` script): the suite uses real programs from Debian
-// packages, a redis-server for the Redis store and Chromium for the quarantine page. When one is missing,
+// packages, a redis-server for the Redis store, Chromium for the quarantine page and jq for the
+// operator's guide (its one-liners run on real output). When one is missing,
 // root installs it with apt-get; anyone else gets one line naming what to install, in the first seconds,
 // instead of failed test files.
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
@@ -9,13 +10,14 @@ import { delimiter, join } from 'node:path';
 interface Prerequisite {
   /** The Debian package that brings it. */
   pkg: string;
-  /** The program the tests start (test/helpers/redis-server.ts, test/admin/ui.test.ts). */
+  /** The program the tests start (test/helpers/redis-server.ts, test/admin/ui.test.ts, test/docs/guide.test.ts). */
   program: string;
 }
 
 const PREREQUISITES: Prerequisite[] = [
   { pkg: 'redis-server', program: 'redis-server' },
   { pkg: 'chromium', program: '/usr/bin/chromium' },
+  { pkg: 'jq', program: 'jq' },
 ];
 
 function runnable(program: string): boolean {
