@@ -51,7 +51,9 @@ function ensureBuild() {
     try {
       mkdirSync(lock);
       break;
-    } catch {
+    } catch (err) {
+      // The install folder is not ours to write (a service user): the sources run, as without TypeScript.
+      if (err.code !== 'EEXIST') return;
       // Another start is building; a lock left by a build that died is taken over after two minutes.
       if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 120_000) rmSync(lock, { recursive: true, force: true });
       else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
