@@ -60,7 +60,10 @@ export function scoringPolicy(config: Readonly<Config>): ScoringPolicy {
 
 export async function buildCore(config: Readonly<Config>, log: Logger, options: { metrics?: Metrics } = {}): Promise<Core> {
   const { metrics } = options;
-  const opened = await openStore(config.store, { tokenTtlDays: config.bayes.tokenTtlDays });
+  const opened = await openStore(config.store, {
+    tokenTtlDays: config.bayes.tokenTtlDays,
+    quarantineReplicas: { replicas: config.quarantine.replicas, timeoutMs: config.quarantine.replicaTimeoutMs },
+  });
   const store = metrics ? metrics.instrumentStore(opened) : opened;
   const dns = createResolver(config.dns);
   metrics?.trackDns(dns);
@@ -70,7 +73,7 @@ export async function buildCore(config: Readonly<Config>, log: Logger, options: 
   if (unweighted.length) log.warn({ symbols: unweighted }, 'blocklist symbols without a weight in `scores` score 0');
   const checks = buildChecks({ config, store, log, dns, blocklists });
   const pipeline = new Pipeline({ checks, policy: scoringPolicy(config), timeoutMs: config.checks.timeoutMs, log, metrics, maxScanSize: config.checks.maxScanSize });
-  const quarantine = new Quarantine(config.quarantine.dir, config.quarantine.retentionDays, store.quarantine, log);
+  const quarantine = new Quarantine(config.quarantine.dir, config.quarantine.retentionDays, store.quarantine, log, store.quarantineMessages);
   metrics?.trackQuarantine(async () => (await quarantine.list({ limit: 0 })).total);
   const relay = new Relay({ ...config.relay, hostname: config.smtp.hostname, metrics }, log);
   const delivery = new Delivery({

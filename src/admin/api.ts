@@ -5,6 +5,7 @@ import type { Core } from '../app.ts';
 import type { QuarantineQuery } from '../store/types.ts';
 import { SmtpError } from '../smtp/replies.ts';
 import { isValidId } from '../util/ids.ts';
+import { AlreadyReleasedError } from '../quarantine/quarantine.ts';
 import type { RequestContext } from './server.ts';
 import { viewMessage } from './preview.ts';
 
@@ -31,7 +32,7 @@ export const MAX_PAGE = 500;
 const ID = '([0-9A-Z]{15})';
 
 export function quarantineRoutes(core: Core, config: Readonly<Config>): Route[] {
-  // One action at a time per message: two releases racing would deliver it twice.
+  // One action at a time per message on this node; a release is also claimed in the store, for every node.
   const busy = new Set<string>();
   const exclusive = async <T>(id: string, fn: () => Promise<T>): Promise<T> => {
     if (busy.has(id)) throw new HttpError(409, `an action on ${id} is already in progress`);
@@ -87,11 +88,11 @@ export function quarantineRoutes(core: Core, config: Readonly<Config>): Route[] 
         if (body.learn === true && !learnHam) throw new HttpError(501, 'learning is not available (Bayes is not part of this gateway)');
         const learn = Boolean((body.learn ?? config.quarantine.learnOnRelease) && learnHam);
         return exclusive(id, async () => {
-          const { raw } = await held(id);
           let outcome;
           try {
             outcome = await core.delivery.release(id);
           } catch (err) {
+            if (err instanceof AlreadyReleasedError) throw new HttpError(409, err.message);
             if (err instanceof SmtpError) {
               ctx.log.warn({ id, action: 'release', err: err.message }, 'quarantine release failed: downstream did not accept');
               throw new HttpError(502, `the downstream did not accept the message: ${err.message}`);
@@ -104,7 +105,7 @@ export function quarantineRoutes(core: Core, config: Readonly<Config>): Route[] 
           if (learn && learnHam) {
             // Released first: a learning failure must not keep a wanted message from its recipient.
             try {
-              learned = await learnHam(raw);
+              learned = await learnHam(outcome.held.raw);
             } catch (err) {
               learnError = (err as Error).message;
             }

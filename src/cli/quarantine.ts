@@ -3,6 +3,7 @@ import { configOption, loadConfigOrReport } from './common.ts';
 import { createLogger } from '../log.ts';
 import { buildCore, type Core } from '../app.ts';
 import type { QuarantineEntry } from '../store/types.ts';
+import { AlreadyReleasedError } from '../quarantine/quarantine.ts';
 
 const usage = 'sluice quarantine list|show ID|release ID|delete ID [-c FILE] [--json] [--limit N] [--offset N] [--from S] [--rcpt R] [--symbol S] [--learn]';
 
@@ -67,13 +68,18 @@ const actions = {
     return 0;
   },
   async release(core: Core, v: Values, id: string) {
-    const held = await core.quarantine.get(id);
-    if (!held) return notFound(id);
-    const outcome = await core.delivery.release(id);
+    let outcome;
+    try {
+      outcome = await core.delivery.release(id);
+    } catch (err) {
+      if (!(err instanceof AlreadyReleasedError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
     if (!outcome) return notFound(id);
     // The operator judged it good: with --learn or quarantine.learnOnRelease, Bayes learns it as ham.
     const learned = Boolean((v.learn || core.config.quarantine.learnOnRelease) && core.learnHam);
-    if (learned) await core.learnHam!(held.raw);
+    if (learned) await core.learnHam!(outcome.held.raw);
     core.log.info({ id, relayId: outcome.relayId, learned, by: 'cli' }, 'quarantine release');
     out(v.json ? JSON.stringify({ id, released: true, relayId: outcome.relayId, learned }) : `${id} released (${outcome.relayId})${learned ? ', learned as ham' : ''}`);
     return 0;

@@ -88,6 +88,13 @@ const quarantine = z.strictObject({
   retentionDays: z.number().positive().default(30),
   /** Releasing a message also learns it as ham (it was a false positive). */
   learnOnRelease: z.boolean().default(false),
+  /**
+   * Redis store: replicas that must have a held message before the sender hears 250 (WAIT). 'auto': one
+   * when the master has any; 0: the master's acknowledgement is enough.
+   */
+  replicas: z.union([z.literal('auto'), z.number().int().nonnegative()]).default('auto'),
+  /** How long a held message waits for those replicas; then the sender gets 451 and retries. */
+  replicaTimeoutMs: positiveInt.default(2000),
 }).prefault({});
 
 const checks = z.strictObject({

@@ -1,7 +1,7 @@
 // Acts on a verdict: relay (with our headers), hold in quarantine, or refuse. Also releases held messages.
 import type { Logger } from 'pino';
 import type { Envelope, Verdict } from '../scan/types.ts';
-import type { Quarantine } from '../quarantine/quarantine.ts';
+import type { HeldMessage, Quarantine } from '../quarantine/quarantine.ts';
 import type { QuarantineEntry } from '../store/types.ts';
 import { SmtpError, replies } from '../smtp/replies.ts';
 import { authenticationResults, fieldName, joinMessage, receivedField, rewriteHeaders, spamHeaders, splitMessage } from './headers.ts';
@@ -72,10 +72,31 @@ export class Delivery {
     }
   }
 
-  /** Sends a held message on to the downstream, then removes it from the quarantine. */
-  async release(id: string): Promise<Outcome | null> {
-    const held = await this.o.quarantine.get(id);
-    if (!held) return null;
+  /**
+   * Sends a held message on to the downstream, then removes it from the quarantine; null when there is none.
+   * Done once even when several nodes are asked at once: the others throw AlreadyReleasedError.
+   */
+  async release(id: string): Promise<(Outcome & { held: HeldMessage }) | null> {
+    const claim = await this.o.quarantine.claim(id);
+    let held: HeldMessage | null;
+    let outcome: Outcome;
+    try {
+      held = await this.o.quarantine.get(id);
+      if (held) outcome = await this.relayHeld(id, held);
+    } catch (err) {
+      await claim.giveBack().catch(() => {});
+      throw err;
+    }
+    if (!held) {
+      await claim.giveBack();
+      return null;
+    }
+    // Delivered: the claim stays until it expires, so no node releases it again should this removal fail.
+    await this.o.quarantine.delete(id);
+    return { ...outcome!, held };
+  }
+
+  private async relayHeld(id: string, held: HeldMessage): Promise<Outcome> {
     // The operator judged it good: our verdict fields would file it as spam downstream. Our trace and
     // Authentication-Results stay (forged ones were removed when the message arrived).
     const m = splitMessage(held.raw);
@@ -89,9 +110,7 @@ export class Delivery {
       receivedAt: new Date(held.entry.time),
       dsn: held.entry.dsn,
     };
-    const outcome = await this.relay(t, raw);
-    await this.o.quarantine.delete(id);
-    return outcome;
+    return this.relay(t, raw);
   }
 
   private withOurHeaders(t: Transaction, verdict: Verdict, authResults: readonly string[]): Buffer {

@@ -1,38 +1,59 @@
-// The quarantine: each held message is a file pair under `quarantine.dir` (<id>.eml, <id>.json),
-// written durably before the sender hears 250; the store indexes them for listing and search.
-import { mkdirSync } from 'node:fs';
-import { readFile, readdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+// The quarantine: held messages, written durably before the sender hears 250, indexed by the store for
+// listing and search. Their bytes are files on this node (embedded store) or in Redis beside the index,
+// where every node shows, releases and deletes what any node held.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { QuarantineEntry, QuarantineIndex, QuarantineQuery } from '../store/types.ts';
+import type { QuarantineEntry, QuarantineIndex, QuarantineMessages, QuarantineQuery } from '../store/types.ts';
 import { isValidId } from '../util/ids.ts';
-import { writeFileDurably } from '../util/durable.ts';
+import { QuarantineFiles } from './files.ts';
 
 export interface HeldMessage {
   entry: QuarantineEntry;
   raw: Buffer;
 }
 
+/** Another release (or delete) of the message has the claim, here or on another node. */
+export class AlreadyReleasedError extends Error {
+  constructor(id: string) {
+    super(`${id} is already released (or being released)`);
+  }
+}
+
+/** How long a release holds its claim: far longer than a relay may take; then another node may try. */
+const CLAIM_MS = 10 * 60_000;
+/** Redis keeps a held message this much past the retention, so that the hourly purge removes it whole. */
+const EXPIRY_GRACE_MS = 2 * 3_600_000;
+
 export class Quarantine {
   readonly dir: string;
+  /** Whether every node using the store reaches the held messages (Redis), or only this one (files). */
+  readonly shared: boolean;
   private readonly index: QuarantineIndex;
+  private readonly messages: QuarantineMessages;
   private readonly retentionMs: number;
   private readonly log: Logger;
 
-  constructor(dir: string, retentionDays: number, index: QuarantineIndex, log: Logger) {
+  constructor(dir: string, retentionDays: number, index: QuarantineIndex, log: Logger, messages?: QuarantineMessages) {
     this.dir = dir;
     this.index = index;
+    this.shared = Boolean(messages);
+    this.messages = messages ?? new QuarantineFiles(dir);
     this.retentionMs = retentionDays * 86_400_000;
     this.log = log;
-    mkdirSync(dir, { recursive: true });
   }
 
-  /** Returns once message and metadata are on disk and indexed. */
+  /** Returns once message and metadata are stored durably and indexed; a failure leaves nothing held. */
   async hold(entry: QuarantineEntry, raw: Buffer): Promise<void> {
     if (!isValidId(entry.id)) throw new Error(`invalid quarantine id ${entry.id}`);
-    await writeFileDurably(this.path(entry.id, 'eml'), raw);
-    await writeFileDurably(this.path(entry.id, 'json'), JSON.stringify(entry));
+    await this.messages.put(entry, raw, this.retentionMs + EXPIRY_GRACE_MS);
     await this.index.add(entry);
+    try {
+      await this.messages.durable(entry.id);
+    } catch (err) {
+      // The sender hears 451 and sends again; this copy must not stay as a second one.
+      await this.delete(entry.id).catch(() => {});
+      throw err;
+    }
   }
 
   list(query: QuarantineQuery): Promise<{ total: number; entries: QuarantineEntry[] }> {
@@ -43,23 +64,26 @@ export class Quarantine {
     if (!isValidId(id)) return null;
     const entry = await this.index.get(id);
     if (!entry) return null;
-    try {
-      return { entry, raw: await readFile(this.path(id, 'eml')) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
+    const raw = await this.messages.get(id);
+    return raw ? { entry, raw } : null;
+  }
+
+  /**
+   * Takes the right to release a held message, once among every node of the store; throws
+   * AlreadyReleasedError when another has it. `giveBack` after a failed release lets it be tried again;
+   * after a release the claim stays until it expires, so a late second request hears "already released".
+   */
+  async claim(id: string): Promise<{ giveBack(): Promise<void> }> {
+    const holder = randomUUID();
+    if (!(await this.index.claim(id, holder, CLAIM_MS))) throw new AlreadyReleasedError(id);
+    return { giveBack: () => this.index.unclaim(id, holder) };
   }
 
   /** Removes a held message; false when there was none. */
   async delete(id: string): Promise<boolean> {
     if (!isValidId(id)) return false;
     const existed = await this.index.remove(id);
-    for (const ext of ['eml', 'json'] as const) {
-      await unlink(this.path(id, ext)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
-    }
+    await this.messages.remove(id);
     return existed;
   }
 
@@ -79,30 +103,13 @@ export class Quarantine {
   }
 
   /**
-   * Repairs what a crash in the middle of `hold` can leave: a complete file pair missing from the index is
-   * indexed (its sender already heard 250); a message without metadata, or a temp file, is removed (its
-   * sender did not hear 250 and retries). Returns how many entries were re-indexed.
+   * Files on this node: repairs what a crash in the middle of `hold` left (see QuarantineFiles.recover).
+   * In Redis there is nothing to repair: a message written but never indexed expires by itself.
    */
   async recover(): Promise<number> {
-    const names = await readdir(this.dir);
-    const present = new Set(names);
-    let reindexed = 0;
-    for (const name of names) {
-      const [id, ext] = name.split('.', 2);
-      if (name.includes('.tmp-')) {
-        await unlink(join(this.dir, name)).catch(() => {});
-      } else if (ext === 'json' && isValidId(id) && present.has(`${id}.eml`) && !(await this.index.get(id))) {
-        await this.index.add(JSON.parse(await readFile(join(this.dir, name), 'utf8')) as QuarantineEntry);
-        reindexed++;
-      } else if (ext === 'eml' && isValidId(id) && !present.has(`${id}.json`)) {
-        await unlink(join(this.dir, name)).catch(() => {});
-      }
-    }
+    if (!(this.messages instanceof QuarantineFiles)) return 0;
+    const reindexed = await this.messages.recover(this.index);
     if (reindexed) this.log.warn({ reindexed }, 'quarantine entries missing from the index were re-indexed');
     return reindexed;
-  }
-
-  private path(id: string, ext: 'eml' | 'json'): string {
-    return join(this.dir, `${id}.${ext}`);
   }
 }

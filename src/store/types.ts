@@ -39,6 +39,26 @@ export interface QuarantineIndex {
   list(query: QuarantineQuery): Promise<{ total: number; entries: QuarantineEntry[] }>;
   /** Ids of entries older than `time` (ms), oldest first, at most `limit`. */
   olderThan(time: number, limit: number): Promise<string[]>;
+  /**
+   * Takes the right to release (or delete) one entry, for `ttlMs`: true for one caller only, whichever node
+   * it runs on, so two operators asking at once deliver the message once. `holder` names the caller.
+   */
+  claim(id: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives a claim back (the release failed and may be tried again); only the holder's own claim goes. */
+  unclaim(id: string, holder: string): Promise<void>;
+}
+
+/**
+ * The bytes of held messages. Without one in the store (embedded), they are files under `quarantine.dir`
+ * on this node; the Redis store keeps them beside the index, where every node reaches them.
+ */
+export interface QuarantineMessages {
+  /** Stores a held message's bytes, kept for `ttlMs`; once `durable` has resolved, the write survives a crash. */
+  put(entry: QuarantineEntry, raw: Buffer, ttlMs: number): Promise<void>;
+  get(id: string): Promise<Buffer | null>;
+  remove(id: string): Promise<void>;
+  /** Resolves once every write made so far would survive the loss of the server (Redis: on replicas too); throws if not. */
+  durable(id: string): Promise<void>;
 }
 
 export type BayesClass = 'spam' | 'ham';
@@ -91,6 +111,8 @@ export interface BayesStore {
 export interface Store {
   readonly backend: 'embedded' | 'redis';
   quarantine: QuarantineIndex;
+  /** Where held messages' bytes live when the store keeps them (shared by every node); absent: files on this node. */
+  quarantineMessages?: QuarantineMessages;
   bayes: BayesStore;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;

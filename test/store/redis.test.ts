@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { Cluster, Redis } from 'ioredis';
 import { RedisStore } from '../../src/store/redis/index.ts';
 import { RedisKeys } from '../../src/store/redis/keys.ts';
+import { Quarantine } from '../../src/quarantine/quarantine.ts';
 import { createRedisClient } from '../../src/store/redis/connect.ts';
 import { Pipeline } from '../../src/scan/pipeline.ts';
 import { bayesCheck } from '../../src/checks/bayes.ts';
@@ -75,6 +76,51 @@ describe('redis quarantine indexes', () => {
       const all = await first.client.keys(keys.quarantinePattern);
       if (all.length) await first.client.del(...all);
       await first.close();
+    }
+  });
+});
+
+describe('redis held messages', () => {
+  const entry = (id: string) => ({
+    id, time: Date.now(), clientIp: '192.0.2.1', helo: 'x', mailFrom: 'a@example.org', rcptTo: ['user@example.net'], subject: 's', size: 4,
+    score: 11, action: 'quarantine' as const, symbols: [{ name: 'GTUBE', score: 11 }],
+  });
+
+  it('expire a while after the retention, in the {quarantine} slot, so a node gone for good leaves nothing for ever', async () => {
+    const prefix = `held:${process.pid}:`;
+    const store = await RedisStore.open({ url: inject('redisUrl'), prefix });
+    try {
+      const quarantine = new Quarantine('unused', 2, store.quarantine, pino({ level: 'silent' }), store.quarantineMessages);
+      await quarantine.hold(entry('0000000000T0001'), Buffer.from('body'));
+      const key = store.keys.quarantineRaw('0000000000T0001');
+      expect(key).toMatch(/^held:\d+:\{quarantine\}:raw:/);
+      const ttl = await store.client.pttl(key);
+      expect(ttl).toBeGreaterThan(2 * 86_400_000);
+      expect(ttl).toBeLessThanOrEqual(2 * 86_400_000 + 2 * 3_600_000);
+      await quarantine.delete('0000000000T0001');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuse a hold that no replica confirms when replicas are asked for, and keep nothing of it', async () => {
+    const prefix = `wait:${process.pid}:`;
+    // The test Redis has no replica: WAIT 1 answers 0 after its timeout.
+    const store = await RedisStore.open({ url: inject('redisUrl'), prefix, quarantineReplicas: { replicas: 1, timeoutMs: 100 } });
+    try {
+      const quarantine = new Quarantine('unused', 30, store.quarantine, pino({ level: 'silent' }), store.quarantineMessages);
+      await expect(quarantine.hold(entry('0000000000W0001'), Buffer.from('body'))).rejects.toThrow('held message reached 0 of 1 Redis replicas within 100 ms');
+      expect(await store.client.keys(store.keys.quarantinePattern)).toEqual([store.keys.quarantineIndexed]);
+      // 'auto' on a master without replicas: the master's acknowledgement is the durability there is.
+      const other = await RedisStore.open({ url: inject('redisUrl'), prefix });
+      const auto = new Quarantine('unused', 30, other.quarantine, pino({ level: 'silent' }), other.quarantineMessages);
+      await auto.hold(entry('0000000000W0002'), Buffer.from('body'));
+      expect((await auto.get('0000000000W0002'))?.raw.toString()).toBe('body');
+      await auto.delete('0000000000W0002');
+      await other.close();
+    } finally {
+      await store.client.del(store.keys.quarantineIndexed);
+      await store.close();
     }
   });
 });

@@ -26,6 +26,8 @@ export class SqliteQuarantineIndex implements QuarantineIndex {
       -- Holds every column a list filters or sorts on but not the entry JSON: counting a filter and
       -- skipping to a deep offset then read this index alone, not the rows.
       CREATE INDEX IF NOT EXISTS quarantine_list ON quarantine (time, id, score, mail_from, rcpt, symbols);
+      -- Who is releasing an entry, until when: the gateway, the CLI and the admin API may be asked at once.
+      CREATE TABLE IF NOT EXISTS quarantine_claims (id TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;
     `);
     this.insert = db.prepare(
       'INSERT OR REPLACE INTO quarantine (id, time, mail_from, rcpt, symbols, score, entry) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -79,5 +81,16 @@ export class SqliteQuarantineIndex implements QuarantineIndex {
 
   async olderThan(time: number, limit: number): Promise<string[]> {
     return (this.old.all(time, limit) as { id: string }[]).map((r) => r.id);
+  }
+
+  async claim(id: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    // Expired claims go first (the table stays a handful of rows); a live one makes the insert a no-op.
+    this.db.prepare('DELETE FROM quarantine_claims WHERE until <= ?').run(now);
+    return Number(this.db.prepare('INSERT OR IGNORE INTO quarantine_claims (id, holder, until) VALUES (?, ?, ?)').run(id, holder, now + ttlMs).changes) > 0;
+  }
+
+  async unclaim(id: string, holder: string): Promise<void> {
+    this.db.prepare('DELETE FROM quarantine_claims WHERE id = ? AND holder = ?').run(id, holder);
   }
 }

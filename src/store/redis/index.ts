@@ -6,6 +6,7 @@ import { createRedisClient, waitReady, type RedisClient } from './connect.ts';
 import { RedisKeys } from './keys.ts';
 import { RedisBayesStore } from './bayes.ts';
 import { RedisQuarantineIndex } from './quarantine.ts';
+import { RedisQuarantineMessages, type ReplicaPolicy } from './quarantine-messages.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -14,6 +15,8 @@ export interface RedisStoreOptions {
   tokenTtlDays?: number;
   /** How long opening waits for the first connection. */
   connectTimeoutMs?: number;
+  /** Which replicas a held message waits for before the sender hears 250 (default: one, when there are any). */
+  quarantineReplicas?: ReplicaPolicy;
 }
 
 export class RedisStore implements Store {
@@ -21,12 +24,14 @@ export class RedisStore implements Store {
   readonly client: RedisClient;
   readonly keys: RedisKeys;
   readonly quarantine: RedisQuarantineIndex;
+  readonly quarantineMessages: RedisQuarantineMessages;
   readonly bayes: RedisBayesStore;
 
   private constructor(client: RedisClient, options: RedisStoreOptions) {
     this.client = client;
     this.keys = new RedisKeys(options.prefix);
     this.quarantine = new RedisQuarantineIndex(client, this.keys);
+    this.quarantineMessages = new RedisQuarantineMessages(client, this.keys, options.quarantineReplicas ?? { replicas: 'auto', timeoutMs: 2000 });
     this.bayes = new RedisBayesStore(client, this.keys, { tokenTtlDays: options.tokenTtlDays ?? 30 });
   }
 

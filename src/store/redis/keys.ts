@@ -93,6 +93,16 @@ export class RedisKeys {
     return this.quarantineSymbolPrefix + symbol;
   }
 
+  /** Hash: a held message's bytes in fixed-size pieces, fields '0', '1', …; expires with the retention. */
+  quarantineRaw(id: string): string {
+    return `${this.prefix}{quarantine}:raw:${id}`;
+  }
+
+  /** String: who is releasing an entry (SET NX with an expiry), so that one node of several does it. */
+  quarantineClaim(id: string): string {
+    return `${this.prefix}{quarantine}:claim:${id}`;
+  }
+
   /** Sorted set that one list query builds and deletes within a script; unique per query. */
   quarantineScratch(token: string): string {
     return `${this.prefix}{quarantine}:tmp:${token}`;

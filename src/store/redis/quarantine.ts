@@ -14,6 +14,7 @@ import { LuaScript } from './script.ts';
 const addScript = new LuaScript('quarantine-add');
 const removeScript = new LuaScript('quarantine-remove');
 const intersectScript = new LuaScript('quarantine-intersect');
+const unclaimScript = new LuaScript('quarantine-unclaim');
 /** Ids read per round trip while walking an index: small first (a first page needs few), then larger. */
 const CHUNK_MIN = 500;
 const CHUNK_MAX = 5000;
@@ -128,6 +129,14 @@ export class RedisQuarantineIndex implements QuarantineIndex {
 
   async olderThan(time: number, limit: number): Promise<string[]> {
     return this.client.zrange(this.keys.quarantineByTime, '-inf', `(${time}`, 'BYSCORE', 'LIMIT', 0, limit);
+  }
+
+  async claim(id: string, holder: string, ttlMs: number): Promise<boolean> {
+    return (await this.client.set(this.keys.quarantineClaim(id), holder, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async unclaim(id: string, holder: string): Promise<void> {
+    await unclaimScript.run(this.client, [this.keys.quarantineClaim(id)], [holder]);
   }
 
   /**
