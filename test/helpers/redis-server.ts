@@ -6,6 +6,8 @@ export interface RedisServer {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** SIGKILL: the server dies as in a crash, without a word to its clients or replicas. */
+  kill(): Promise<void>;
 }
 
 /** Fails loudly when redis-server is not installed: a skipped Redis half would hide a broken store. */
@@ -39,14 +41,14 @@ async function accepting(port: number): Promise<boolean> {
 }
 
 export async function startRedisServer(options: { port?: number; args?: string[] } = {}): Promise<RedisServer> {
-  assertRedisInstalled();
   const port = options.port ?? (await freePort());
-  const extraArgs = options.args ?? [];
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extraArgs],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  return spawnRedis(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...(options.args ?? [])], port);
+}
+
+/** Runs redis-server with these arguments (a config file first, `--sentinel`, …) until it accepts on `port`. */
+export async function spawnRedis(args: string[], port: number): Promise<RedisServer> {
+  assertRedisInstalled();
+  const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let exited = false;
   child.once('exit', () => { exited = true; });
   const deadline = Date.now() + 10_000;
@@ -58,14 +60,16 @@ export async function startRedisServer(options: { port?: number; args?: string[]
     }
     await new Promise((r) => setTimeout(r, 25));
   }
+  const end = async (signal: NodeJS.Signals) => {
+    if (exited) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await gone;
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    async stop() {
-      if (exited) return;
-      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await gone;
-    },
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
   };
 }
