@@ -2,6 +2,7 @@
 // listing and search. Their bytes are files on this node (embedded store) or in Redis beside the index,
 // where every node shows, releases and deletes what any node held.
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { QuarantineEntry, QuarantineIndex, QuarantineMessages, QuarantineQuery } from '../store/types.ts';
 import { isValidId } from '../util/ids.ts';
@@ -30,6 +31,8 @@ export class Quarantine {
   readonly shared: boolean;
   private readonly index: QuarantineIndex;
   private readonly messages: QuarantineMessages;
+  /** With the store keeping the bytes: files this node held before it did, still shown, released and purged. */
+  private readonly earlier?: QuarantineFiles;
   private readonly retentionMs: number;
   private readonly log: Logger;
 
@@ -38,6 +41,7 @@ export class Quarantine {
     this.index = index;
     this.shared = Boolean(messages);
     this.messages = messages ?? new QuarantineFiles(dir);
+    if (messages && existsSync(dir)) this.earlier = new QuarantineFiles(dir);
     this.retentionMs = retentionDays * 86_400_000;
     this.log = log;
   }
@@ -64,7 +68,7 @@ export class Quarantine {
     if (!isValidId(id)) return null;
     const entry = await this.index.get(id);
     if (!entry) return null;
-    const raw = await this.messages.get(id);
+    const raw = (await this.messages.get(id)) ?? (await this.earlier?.get(id));
     return raw ? { entry, raw } : null;
   }
 
@@ -84,6 +88,7 @@ export class Quarantine {
     if (!isValidId(id)) return false;
     const existed = await this.index.remove(id);
     await this.messages.remove(id);
+    await this.earlier?.remove(id);
     return existed;
   }
 

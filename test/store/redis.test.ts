@@ -1,6 +1,9 @@
 // What only the Redis store does: token expiry, key names, surviving an outage.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { RedisStore } from '../../src/store/redis/index.ts';
 import { RedisKeys } from '../../src/store/redis/keys.ts';
@@ -99,6 +102,26 @@ describe('redis held messages', () => {
       expect(ttl).toBeLessThanOrEqual(2 * 86_400_000 + 2 * 3_600_000);
       await quarantine.delete('0000000000T0001');
     } finally {
+      await store.close();
+    }
+  });
+
+  it('leave messages held as files before the quarantine moved into Redis readable, and remove them with their entry', async () => {
+    const prefix = `earlier:${process.pid}:`;
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-earlier-'));
+    const store = await RedisStore.open({ url: inject('redisUrl'), prefix });
+    try {
+      const id = '0000000000E0001';
+      writeFileSync(join(dir, `${id}.eml`), 'Subject: on disk\r\n\r\nx\r\n');
+      writeFileSync(join(dir, `${id}.json`), JSON.stringify(entry(id)));
+      await store.quarantine.add(entry(id));
+      const quarantine = new Quarantine(dir, 30, store.quarantine, pino({ level: 'silent' }), store.quarantineMessages);
+      expect((await quarantine.get(id))?.raw.toString()).toContain('Subject: on disk');
+      expect(await quarantine.delete(id)).toBe(true);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await store.client.del(store.keys.quarantineIndexed);
       await store.close();
     }
   });

@@ -5,7 +5,8 @@ import type { QuarantineEntry, QuarantineMessages } from '../types.ts';
 import type { RedisClient } from './connect.ts';
 import type { RedisKeys } from './keys.ts';
 
-export const RAW_PIECE_BYTES = 512 * 1024;
+/** Just under 512 KiB: with Redis's few bytes of header a piece still fits the allocator's 512 KiB class, not 640 KiB. */
+export const RAW_PIECE_BYTES = 512 * 1024 - 64;
 
 export interface ReplicaPolicy {
   /** 'auto': wait for one replica when the master has any; a number: wait for that many (0: never wait). */
