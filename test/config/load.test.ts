@@ -56,6 +56,19 @@ describe('config', () => {
     expect(() => parseConfigText('smtp:\n  port: [1, 2\n', 'bad.yaml')).toThrow(/bad\.yaml: .*problem[\s\S]*line/);
   });
 
+  it('accepts the configs of docker-compose.yml and docker-compose.sentinel.yml', () => {
+    // Both take the admin token from the environment, as the compose files pass it.
+    const saved = process.env.SLUICE_ADMIN_TOKEN;
+    process.env.SLUICE_ADMIN_TOKEN = 'compose-token-0123456789';
+    try {
+      expect(loadConfig('config/docker/sluice.yaml').store.url).toBe('redis://redis:6379');
+      expect(loadConfig('config/docker/sluice-sentinel.yaml').store.url).toMatch(/^redis-sentinel:\/\/sentinel-1:26379,.+\/sluice$/);
+    } finally {
+      if (saved === undefined) delete process.env.SLUICE_ADMIN_TOKEN;
+      else process.env.SLUICE_ADMIN_TOKEN = saved;
+    }
+  });
+
   it('documents every top-level key in config/sluice.yaml', async () => {
     const { configSchema } = await import('../../src/config/schema.ts');
     const doc = readFileSync('config/sluice.yaml', 'utf8');
