@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSentinelSet, type SentinelSet } from '../helpers/redis-sentinel.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { checkFailover, checkSharedBayes, checkSharedRelease, startTwoNodes } from '../helpers/two-nodes.ts';
+import { checkFailover, checkSharedBayes, checkSharedRelease, startTwoNodes, waitsOn } from '../helpers/two-nodes.ts';
 
 let set: SentinelSet;
 let sink: Sink;
@@ -33,6 +33,8 @@ describe('two gateways on Redis Sentinel', () => {
 
   it('lists, shows and releases on node B what node A held, once when both are asked at the same time', async () => {
     console.info(`sentinel release: ${await checkSharedRelease(a, b, sink)}`);
+    // The held message waited for the replica of the master that took it.
+    expect(await waitsOn(set.master.port)).toBeGreaterThan(0);
   });
 
   it('keeps taking mail while the master is killed and a replica promoted, and loses none of what it said 250 to', async () => {

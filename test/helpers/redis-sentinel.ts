@@ -4,8 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { freePort, spawnRedis, startRedisServer, type RedisServer } from './redis-server.ts';
+import { RedisProbes, freePort, spawnRedis, startRedisServer, waitUntil, type RedisServer } from './redis-server.ts';
 
 export interface SentinelSet {
   /** The store URL the gateways take (src/store/redis/connect.ts). */
@@ -32,9 +31,10 @@ const MASTER = 'sluice-test';
 export async function startSentinelSet(timings: SentinelTimings = { downAfterMs: 1000, failoverTimeoutMs: 5000 }): Promise<SentinelSet> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-sentinel-'));
   const started: RedisServer[] = [];
-  const clients = new Map<number, Redis>();
+  const probes = new RedisProbes();
+  const client = (port: number) => probes.on(port);
   const stop = async () => {
-    for (const c of clients.values()) c.disconnect();
+    probes.close();
     for (const s of started.reverse()) await s.stop();
     rmSync(dir, { recursive: true, force: true });
   };
@@ -48,7 +48,7 @@ export async function startSentinelSet(timings: SentinelTimings = { downAfterMs:
     started.push(master);
     const replica = await startRedisServer({ args: ['--dir', folder('replica'), '--replicaof', '127.0.0.1', String(master.port)] });
     started.push(replica);
-    await until(async () => /master_link_status:up/.test(await client(replica.port).info('replication')), 10_000, 'the replica did not sync with the master');
+    await waitUntil(async () => /master_link_status:up/.test(await client(replica.port).info('replication')), 10_000, 'the replica did not sync with the master');
 
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < 3; i++) {
@@ -68,7 +68,7 @@ export async function startSentinelSet(timings: SentinelTimings = { downAfterMs:
       sentinels.push(sentinel);
     }
     // A failover needs a majority of sentinels that know each other, and the replica known to them.
-    await until(async () => {
+    await waitUntil(async () => {
       for (const s of sentinels) {
         const others = (await client(s.port).call('SENTINEL', 'SENTINELS', MASTER)) as unknown[];
         const replicas = (await client(s.port).call('SENTINEL', 'REPLICAS', MASTER)) as unknown[];
@@ -97,7 +97,7 @@ export async function startSentinelSet(timings: SentinelTimings = { downAfterMs:
       masterPort,
       async promoted(oldPort, timeoutMs) {
         let port = oldPort;
-        await until(async () => (port = await masterPort()) !== oldPort, timeoutMs, `no failover away from port ${oldPort}`);
+        await waitUntil(async () => (port = await masterPort()) !== oldPort, timeoutMs, `no failover away from port ${oldPort}`);
         return port;
       },
       stop,
@@ -106,28 +106,5 @@ export async function startSentinelSet(timings: SentinelTimings = { downAfterMs:
     await stop();
     throw err;
   }
-
-  /** One client per server, for the helper's own questions; it retries quickly, as the set changes under it. */
-  function client(port: number): Redis {
-    let c = clients.get(port);
-    if (!c) {
-      c = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, enableOfflineQueue: true, retryStrategy: () => 100 });
-      c.on('error', () => {});
-      clients.set(port, c);
-    }
-    return c;
-  }
 }
 
-async function until(ok: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await ok()) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

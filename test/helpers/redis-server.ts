@@ -1,6 +1,7 @@
 // A throw-away redis-server on a free loopback port, with no persistence, for tests and the evaluation.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
+import { Redis } from 'ioredis';
 
 export interface RedisServer {
   url: string;
@@ -72,4 +73,37 @@ export async function spawnRedis(args: string[], port: number): Promise<RedisSer
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
   };
+}
+
+/** Plain clients for a test's own questions to the servers it started: one per port, retrying quickly as servers come and go. */
+export class RedisProbes {
+  private readonly clients = new Map<number, Redis>();
+
+  on(port: number): Redis {
+    let client = this.clients.get(port);
+    if (!client) {
+      client = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+      client.on('error', () => {});
+      this.clients.set(port, client);
+    }
+    return client;
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.disconnect();
+  }
+}
+
+/** Asks `ok` every 100 ms until it says true (a throw counts as not yet); fails naming `what` after `timeoutMs`. */
+export async function waitUntil(ok: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await ok()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,6 +1,7 @@
 // The checks that make two gateways on one Redis (Sentinel or Cluster) one gateway, run by
 // test/e2e/sentinel.test.ts and test/e2e/cluster.test.ts on their own set-ups.
 import { expect } from 'vitest';
+import { Redis } from 'ioredis';
 import type { Sink } from './sink.ts';
 import { GTUBE, message, startTestGateway, type Overrides, type TestGateway } from './gateway.ts';
 import type { RedisStore } from '../../src/store/redis/index.ts';
@@ -164,6 +165,16 @@ export async function checkFailover(a: TestGateway, b: TestGateway, sink: Sink, 
   // Deferrals come only from the switch: a held message cannot be written while its master is away.
   for (const d of deferred) expect(d.reply).toMatch(/^Message failed: 451 /);
   return summary;
+}
+
+/** How many WAIT commands the Redis on `port` has run: a held message waits for its replica there. */
+export async function waitsOn(port: number): Promise<number> {
+  const client = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
+  try {
+    return Number(/^cmdstat_wait:calls=(\d+)/m.exec(await client.info('commandstats'))?.[1] ?? 0);
+  } finally {
+    client.disconnect();
+  }
 }
 
 export async function until(ok: () => boolean, timeoutMs: number): Promise<void> {

@@ -1,0 +1,50 @@
+// Two gateways as one on a Redis Cluster (3 masters, 3 replicas, real processes on loopback): the same
+// checks as on Sentinel, then the master serving the quarantine's slot is killed and its replica takes
+// over; mail keeps flowing and every 250 is downstream or in the quarantine.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisCluster, type RedisClusterSet } from '../helpers/redis-cluster.ts';
+import { startSink, type Sink } from '../helpers/sink.ts';
+import type { TestGateway } from '../helpers/gateway.ts';
+import { checkFailover, checkSharedBayes, checkSharedRelease, startTwoNodes, waitsOn } from '../helpers/two-nodes.ts';
+import type { RedisStore } from '../../src/store/redis/index.ts';
+
+let cluster: RedisClusterSet;
+let sink: Sink;
+let a: TestGateway;
+let b: TestGateway;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster(1000);
+  sink = await startSink();
+  [a, b] = await startTwoNodes(cluster.url, sink);
+}, 40_000);
+
+afterAll(async () => {
+  await a?.stop();
+  await b?.stop();
+  await sink?.stop();
+  await cluster?.stop();
+});
+
+describe('two gateways on Redis Cluster', () => {
+  it('scores on node B with what node A learned', async () => {
+    await checkSharedBayes(a, b);
+  });
+
+  it('lists, shows and releases on node B what node A held, once when both are asked at the same time', async () => {
+    console.info(`cluster release: ${await checkSharedRelease(a, b, sink)}`);
+    // The held message waited for the replica of the master that took it.
+    expect(await waitsOn((await cluster.shardOf((a.gateway.core.store as RedisStore).keys.quarantineByTime)).master.port)).toBeGreaterThan(0);
+  });
+
+  it('keeps taking mail while the master of the quarantine slot is killed and its replica promoted, and loses none of what it said 250 to', async () => {
+    const key = (a.gateway.core.store as RedisStore).keys.quarantineByTime;
+    const { master, replica } = await cluster.shardOf(key);
+    const summary = await checkFailover(a, b, sink, {
+      kill: () => master.kill(),
+      promoted: async () => { expect(await cluster.promoted(key, master.port, 30_000)).toBe(replica.port); },
+      newPort: replica.port,
+    });
+    console.info(`cluster failover: ${JSON.stringify(summary)}`);
+  }, 60_000);
+});
