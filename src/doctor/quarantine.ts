@@ -1,4 +1,4 @@
-// The quarantine folder takes a durable write, on a filesystem with room for messages.
+// The quarantine folder takes a durable write, on a filesystem with room for messages (embedded store).
 import { mkdir, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
@@ -9,6 +9,8 @@ import { fail, ok, reasonOf, warn, type CheckResult, type Status } from './resul
 export const LOW_SPACE_BYTES = 1024 ** 3;
 
 export async function quarantineCheck(config: Readonly<Config>): Promise<CheckResult> {
+  // The store check has written to Redis already; the folder only keeps what was held there before.
+  if (config.store.backend === 'redis') return ok('quarantine', 'held messages are kept in Redis with the store, where every node reaches them');
   const dir = config.quarantine.dir;
   const unwritable = (reason: string) =>
     fail('quarantine', `${dir}: ${reason}`, "point quarantine.dir at a folder the gateway's user can create and write");

@@ -118,6 +118,9 @@ describe('sluice CLI', () => {
 
     expect(await run('quarantine', 'release', ids[0], '-c', configFile)).toMatchObject({ code: 0 });
     expect((await sink.waitFor(1))[0].raw.toString()).toContain(`held ${ids[0]}`);
+    // Asked again (or on another node of the store): the first release's claim answers, nothing is sent.
+    expect(await run('quarantine', 'release', ids[0], '-c', configFile)).toMatchObject({ code: 1, stderr: `${ids[0]} is already released (or being released)\n` });
+    expect(sink.messages).toHaveLength(1);
     expect(JSON.parse((await run('quarantine', 'delete', ids[1], '-c', configFile, '--json')).stdout)).toEqual({ id: ids[1], deleted: true });
     expect(JSON.parse((await run('quarantine', 'list', '-c', configFile, '--json')).stdout).total).toBe(0);
     expect(await run('quarantine', 'show', ids[1], '-c', configFile)).toMatchObject({ code: 1 });

@@ -10,7 +10,7 @@ import { runDoctor } from '../../src/doctor/index.ts';
 import { adminCheck } from '../../src/doctor/admin.ts';
 import { clockCheck, greetingDate } from '../../src/doctor/clock.ts';
 import { listenerCheck } from '../../src/doctor/listener.ts';
-import { LOW_SPACE_BYTES, spaceStatus } from '../../src/doctor/quarantine.ts';
+import { LOW_SPACE_BYTES, quarantineCheck, spaceStatus } from '../../src/doctor/quarantine.ts';
 import { storeCheck } from '../../src/doctor/store.ts';
 import type { CheckResult } from '../../src/doctor/result.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -217,6 +217,13 @@ describe('sluice doctor finds what is broken, one thing at a time', () => {
 });
 
 describe('doctor checks on their own', () => {
+  it('quarantine on the Redis store: held messages are in Redis, the folder is not asked for', async () => {
+    const file = join(d.dir, 'not-a-folder');
+    writeFileSync(file, '');
+    const config = d.config({ store: { backend: 'redis', url: inject('redisUrl') }, quarantine: { dir: join(file, 'quarantine') } });
+    expect(await quarantineCheck(config)).toMatchObject({ status: 'ok', detail: 'held messages are kept in Redis with the store, where every node reaches them' });
+  });
+
   it('store: the Redis backend takes a probe key and keeps none; a Redis that is down fails fast', async () => {
     const prefix = `test:doctor:${process.pid}:`;
     const config = d.config({ store: { backend: 'redis', url: inject('redisUrl'), prefix } });
