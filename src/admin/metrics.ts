@@ -228,11 +228,15 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
     });
   const quarantine = wrap(store.quarantine, 'quarantine.');
   const bayes = wrap(store.bayes, 'bayes.');
+  const greylist = wrap(store.greylist, 'greylist.');
+  const ratelimit = wrap(store.ratelimit, 'ratelimit.');
   const ping = wrap(store, '').ping;
   return new Proxy(store, {
     get(obj, key) {
       if (key === 'quarantine') return quarantine;
       if (key === 'bayes') return bayes;
+      if (key === 'greylist') return greylist;
+      if (key === 'ratelimit') return ratelimit;
       if (key === 'ping') return ping;
       const value = Reflect.get(obj, key, obj);
       return typeof value === 'function' ? value.bind(obj) : value;

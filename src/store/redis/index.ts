@@ -6,6 +6,8 @@ import { createRedisClient, waitReady, type RedisClient } from './connect.ts';
 import { RedisKeys } from './keys.ts';
 import { RedisBayesStore } from './bayes.ts';
 import { RedisQuarantineIndex } from './quarantine.ts';
+import { RedisGreylistStore } from './greylist.ts';
+import { RedisRateLimitStore } from './ratelimit.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -22,12 +24,16 @@ export class RedisStore implements Store {
   readonly keys: RedisKeys;
   readonly quarantine: RedisQuarantineIndex;
   readonly bayes: RedisBayesStore;
+  readonly greylist: RedisGreylistStore;
+  readonly ratelimit: RedisRateLimitStore;
 
   private constructor(client: RedisClient, options: RedisStoreOptions) {
     this.client = client;
     this.keys = new RedisKeys(options.prefix);
     this.quarantine = new RedisQuarantineIndex(client, this.keys);
     this.bayes = new RedisBayesStore(client, this.keys, { tokenTtlDays: options.tokenTtlDays ?? 30 });
+    this.greylist = new RedisGreylistStore(client, this.keys);
+    this.ratelimit = new RedisRateLimitStore(client, this.keys);
   }
 
   /** Connects and waits for the server; once open, the client reconnects by itself after an outage. */
