@@ -37,6 +37,8 @@ export interface DeliveryOptions {
   quarantine: Quarantine;
   log: Logger;
   rejectReasons?: readonly RejectReason[];
+  /** The same for deferrals (greylisting: when to retry). */
+  tempfailReasons?: readonly RejectReason[];
 }
 
 export class Delivery {
@@ -55,13 +57,22 @@ export class Delivery {
     return 'Message refused as spam';
   }
 
+  /** The reply text of a deferral; undefined: the generic one. */
+  tempfailText(verdict: Verdict): string | undefined {
+    for (const reason of this.o.tempfailReasons ?? []) {
+      const text = reason(verdict);
+      if (text) return text;
+    }
+    return undefined;
+  }
+
   /** Resolves with the 250 text, or throws the SmtpError to answer instead. */
   async act(t: Transaction, verdict: Verdict, authResults: readonly string[]): Promise<Outcome> {
     switch (verdict.action) {
       case 'reject':
         throw replies.rejected(this.rejectText(verdict), t.tid);
       case 'tempfail':
-        throw replies.tempfail(t.tid);
+        throw replies.tempfail(t.tid, this.tempfailText(verdict));
       case 'quarantine': {
         await this.o.quarantine.hold(quarantineEntry(t, verdict), this.withOurHeaders(t, verdict, authResults));
         return { reply: `2.0.0 Ok: queued as ${t.tid}`, quarantineId: t.tid };

@@ -60,11 +60,15 @@ export class Pipeline {
    * Runs the checks of one stage. The envelope is read when each check starts, so the SMTP layer
    * may fill it in as the dialogue goes on.
    */
-  async runStage(stage: Stage, tid: string, envelope: Envelope, log: Logger, signal: AbortSignal, message?: MessageContent): Promise<StageOutcome> {
+  async runStage(stage: Stage, tid: string, envelope: Envelope, log: Logger, signal: AbortSignal, message?: MessageContent, rcpt?: string): Promise<StageOutcome> {
     const outcome: StageOutcome = { hits: [], authResults: [] };
     const checks = this.options.checks.filter((c) => c.stage === stage);
-    await Promise.all(checks.map((check) => this.runCheck(check, { tid, envelope, message, signal, log, authResults: outcome.authResults }, outcome.hits)));
+    await Promise.all(checks.map((check) => this.runCheck(check, { tid, envelope, message, rcpt, signal, log, authResults: outcome.authResults }, outcome.hits)));
     return outcome;
+  }
+
+  hasStage(stage: Stage): boolean {
+    return this.options.checks.some((c) => c.stage === stage);
   }
 
   /**
@@ -122,7 +126,7 @@ export class ScanSession {
     if (connect) this.stages.push(connect);
   }
 
-  start(stage: Exclude<Stage, 'data'>): void {
+  start(stage: 'connect' | 'mail'): void {
     this.stages.push(this.pipeline.runStage(stage, this.tid, this.envelope, this.log, this.controller.signal));
   }
 
@@ -130,6 +134,22 @@ export class ScanSession {
   async preDataVerdict(): Promise<Verdict> {
     const outcomes = await Promise.all(this.stages);
     return score(outcomes.flatMap((o) => o.hits), this.pipeline.options.policy);
+  }
+
+  /**
+   * The pre-DATA verdict with one more recipient: what is known so far, then this recipient's own checks
+   * (greylisting, rate limits). `own`: the refusal, if any, is this recipient's alone, and the others keep
+   * their chance; an accepted recipient's findings join the message's.
+   */
+  async recipientVerdict(rcpt: string): Promise<{ verdict: Verdict; own: boolean }> {
+    const known = await this.preDataVerdict();
+    if (refuses(known) || !this.pipeline.hasStage('rcpt')) return { verdict: known, own: false };
+    const outcome = await this.pipeline.runStage('rcpt', this.tid, this.envelope, this.log, this.controller.signal, undefined, rcpt);
+    const outcomes = await Promise.all(this.stages);
+    const verdict = score([...outcomes.flatMap((o) => o.hits), ...outcome.hits], this.pipeline.options.policy);
+    if (refuses(verdict)) return { verdict, own: true };
+    this.stages.push(Promise.resolve(outcome));
+    return { verdict, own: false };
   }
 
   async finish(raw: Buffer): Promise<ScanResult> {
@@ -156,6 +176,10 @@ export class ScanSession {
   abort(): void {
     this.controller.abort();
   }
+}
+
+function refuses(verdict: Verdict): boolean {
+  return verdict.action === 'reject' || verdict.action === 'tempfail';
 }
 
 /** What a parse leaves for the operator: that it failed, or that only the message's beginning was read. */

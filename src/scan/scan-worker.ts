@@ -22,7 +22,7 @@ try {
   const store = await openStore(config.store, { tokenTtlDays: config.bayes.tokenTtlDays });
   const dns = createResolver(config.dns);
   const blocklists = new Blocklists({ config, dns, log });
-  const checks = buildChecks({ config, store, log, dns, blocklists }).filter((c) => c.stage === 'data');
+  const checks = buildChecks({ config, store, log, dns, blocklists, traffic: true }).filter((c) => c.stage === 'data');
   let timings: CheckTiming[] = [];
   const pipeline = new Pipeline({
     checks,

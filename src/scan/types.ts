@@ -2,9 +2,9 @@
 import type { Logger } from 'pino';
 import type { ParsedMail } from 'mailparser';
 
-/** When a check can run: on connect, once MAIL FROM is known, or once the body is in. */
-export type Stage = 'connect' | 'mail' | 'data';
-export const STAGES: readonly Stage[] = ['connect', 'mail', 'data'];
+/** When a check can run: on connect, once MAIL FROM is known, for each RCPT TO, or once the body is in. */
+export type Stage = 'connect' | 'mail' | 'rcpt' | 'data';
+export const STAGES: readonly Stage[] = ['connect', 'mail', 'rcpt', 'data'];
 
 export type Action = 'accept' | 'tag' | 'quarantine' | 'reject' | 'tempfail';
 
@@ -44,6 +44,8 @@ export interface ScanContext {
   envelope: Envelope;
   /** Present in the data stage only. */
   message?: MessageContent;
+  /** In the rcpt stage: the recipient being checked (already in `envelope.rcptTo`). */
+  rcpt?: string;
   /** Aborted when the check's time is up or the client went away. */
   signal: AbortSignal;
   /** Carries the transaction id (`tid`) and client; checks add only what they saw. */

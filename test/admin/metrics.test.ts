@@ -86,6 +86,8 @@ describe('Metrics', () => {
       backend: 'embedded',
       quarantine: { add: failing, get: async () => null, remove: failing, list: failing, olderThan: failing },
       bayes: { counts: failing },
+      greylist: { sight: failing },
+      ratelimit: { take: failing },
       ping: failing,
       close: async () => {},
     } as unknown as Store;
@@ -95,7 +97,11 @@ describe('Metrics', () => {
     await expect(store.quarantine.add({} as never)).rejects.toThrow('down');
     await expect(store.ping()).rejects.toThrow('down');
     await expect(store.bayes.counts(new BigInt64Array())).rejects.toThrow('down');
+    await expect(store.greylist.sight({} as never, 0, {} as never)).rejects.toThrow('down');
+    await expect(store.ratelimit.take('b', 0, {} as never)).rejects.toThrow('down');
     const text = await m.text();
+    expect(value(text, 'sluice_store_errors_total{op="greylist.sight"}')).toBe(1);
+    expect(value(text, 'sluice_store_errors_total{op="ratelimit.take"}')).toBe(1);
     expect(value(text, 'sluice_store_errors_total{op="quarantine.add"}')).toBe(1);
     expect(value(text, 'sluice_store_errors_total{op="ping"}')).toBe(1);
     expect(value(text, 'sluice_store_errors_total{op="bayes.counts"}')).toBe(1);
