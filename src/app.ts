@@ -24,6 +24,7 @@ import { messageResolver } from './dns/budget.ts';
 import { spfOutcomeOf } from './checks/auth/spf.ts';
 import { greylistForceRules, greylistTempfailText } from './checks/greylist/index.ts';
 import { rateLimitForceRules, rateLimitText } from './checks/ratelimit/index.ts';
+import type { TrafficCause } from './admin/metrics.ts';
 // Loaded only by `serve`, so one-shot commands (check, quarantine) start faster.
 import type { Metrics } from './admin/metrics.ts';
 import type { AdminServer } from './admin/server.ts';
@@ -67,6 +68,14 @@ export interface CoreOptions {
   traffic?: boolean;
   /** Their clock; tests move it forward. */
   now?: () => number;
+}
+
+/** The force rules of greylisting and rate limits, for their own counters. */
+function trafficCauses(config: Readonly<Config>): Record<string, TrafficCause> {
+  const causes: Record<string, TrafficCause> = {};
+  for (const symbol of Object.keys(greylistForceRules(config).force)) causes[symbol] = 'greylist';
+  for (const symbol of Object.keys(rateLimitForceRules(config))) causes[symbol] = 'ratelimit';
+  return causes;
 }
 
 export async function buildCore(config: Readonly<Config>, log: Logger, options: CoreOptions = {}): Promise<Core> {
@@ -119,6 +128,7 @@ const PURGE_INTERVAL_MS = 3_600_000;
 export async function startGateway(config: Readonly<Config>, log: Logger, options: { now?: () => number } = {}): Promise<Gateway> {
   const { Metrics } = await import('./admin/metrics.ts');
   const metrics = new Metrics();
+  metrics.trafficCauses(trafficCauses(config));
   const core = await buildCore(config, log, { metrics, traffic: true, now: options.now });
   const trainer = config.bayes.autolearn ? core.trainer : undefined;
   const smtp = new SmtpGateway({ config, pipeline: core.pipeline, delivery: core.delivery, log, metrics, reverse: reverseLookup(core.dns),

@@ -32,7 +32,8 @@ export interface SmtpMetrics {
   smtpReply(code: number): void;
   connectionOpened(): void;
   connectionClosed(): void;
-  verdict(action: Verdict['action'], symbols: Verdict['symbols'], refusedBeforeData?: { savedBytes: number }): void;
+  /** `savedBytes` absent: the client announced no size. */
+  verdict(action: Verdict['action'], symbols: Verdict['symbols'], refusedBeforeData?: { savedBytes?: number }, seen?: { forcedBy?: string; size?: number }): void;
 }
 
 /** What a connection carries between its transactions. */
@@ -314,7 +315,7 @@ export class SmtpGateway {
         // The body is saved only while no recipient was taken; counted at the transaction's first refusal.
         const saves = txn.envelope.rcptTo.length === 0 && !txn.refusedBefore;
         txn.refusedBefore = true;
-        this.logVerdict(conn, txn, verdict, { stage: 'rcpt', savedBytes: saves ? txn.envelope.declaredSize ?? 0 : 0, ...(own ? { refusedRcpt: rcpt } : {}) });
+        this.logVerdict(conn, txn, verdict, { stage: 'rcpt', savedBytes: saves ? txn.envelope.declaredSize : 0, ...(own ? { refusedRcpt: rcpt } : {}) });
         return cb(refusal);
       }
       txn.dsn = addDsnRecipient(txn.dsn, rcpt, args as SmtpParams);
@@ -427,7 +428,8 @@ export class SmtpGateway {
   private logVerdict(conn: ConnectionState, txn: TransactionState, verdict: Verdict, extra: Record<string, unknown>): void {
     const symbols: Record<string, number> = {};
     for (const s of verdict.symbols) symbols[s.name] = s.score;
-    this.o.metrics?.verdict(verdict.action, verdict.symbols, extra.stage === 'rcpt' ? { savedBytes: Number(extra.savedBytes) || 0 } : undefined);
+    const refused = extra.stage === 'rcpt' ? { savedBytes: extra.savedBytes as number | undefined } : undefined;
+    this.o.metrics?.verdict(verdict.action, verdict.symbols, refused, { forcedBy: verdict.forcedBy, size: typeof extra.size === 'number' ? extra.size : undefined });
     conn.log.info({
       tid: txn.tid,
       helo: txn.envelope.helo,

@@ -47,6 +47,13 @@ describe('greylisting at RCPT', () => {
       ['tempfail', ['GREYLIST_NEW']], ['tempfail', ['GREYLIST_EARLY']], ['accept', ['GREYLIST_PASSED']], ['accept', ['GREYLIST_KNOWN']],
     ]);
     expect(verdicts[0]).toMatchObject({ stage: 'rcpt', refusedRcpt: 'user@example.net' });
+    // No SIZE announced: a deferral counts the mean size of the messages received by then (none for the first two).
+    expect(await attempt(g, { to: ['other@example.net'] })).toMatch(DEFERRED);
+    const metrics = await g.gateway.core.metrics!.text();
+    expect(metrics).toMatch(/^sluice_greylist_deferred_total 3$/m);
+    expect(metrics).toMatch(/^sluice_greylist_passed_total 1$/m);
+    const mean = Math.round((Number(verdicts[2].size) + Number(verdicts[3].size)) / 2);
+    expect(metrics).toContain(`sluice_bytes_not_received_total{cause="greylist"} ${mean}`);
   });
 
   it('starts again when the retry comes after the window', async () => {
