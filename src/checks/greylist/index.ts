@@ -131,3 +131,20 @@ export function greylistTempfailText(verdict: Verdict): string | undefined {
   const wait = /retry in (\d+) s/.exec(verdict.symbols.find((s) => s.name === verdict.forcedBy)?.detail ?? '')?.[1];
   return wait ? `Greylisted, please try again in ${wait} seconds` : 'Greylisted, please try again later';
 }
+
+/**
+ * A client as the operator names it (`sluice greylist allow|drop`, the admin API): an address (taken as its
+ * network), a network, or `spf:<domain>`; canonical as the triplets store it. Throws a clear error otherwise.
+ */
+export function parseGreylistClient(text: string, g: Config['greylist']): string {
+  const value = text.trim();
+  if (/^spf:[a-z0-9.-]+$/i.test(value)) return value.toLowerCase();
+  const [address, bits, extra] = value.split('/');
+  const family = isIP(address);
+  const max = family === 4 ? 32 : 128;
+  if (family && extra === undefined && bits === undefined) return networkOf(address, g.ipv4Prefix, g.ipv6Prefix);
+  if (family && extra === undefined && /^\d+$/.test(bits) && Number(bits) <= max) {
+    return family === 4 ? networkOf(address, Number(bits), 128) : networkOf(address, 32, Number(bits));
+  }
+  throw new Error(`'${text}' is not a client: give an address, a network such as 192.0.2.0/24, or spf:<domain>`);
+}

@@ -2,6 +2,7 @@
 // recipient, and bounces (null sender) per recipient, each over a sliding window with a burst (GCRA in
 // the store, atomic across every gateway sharing it). Limits on the client and the sender count each
 // transaction once, at its first recipient; limits on the recipient count each recipient.
+import { isIP } from 'node:net';
 import type { Config } from '../../config/schema.ts';
 import { rateLimitSymbol } from '../../config/schema.ts';
 import type { Action, Check, Envelope, SymbolHit, Verdict } from '../../scan/types.ts';
@@ -115,4 +116,56 @@ export function rateLimitText(config: Readonly<Config>): (verdict: Verdict) => s
     const wait = /retry in (\d+) s/.exec(verdict.symbols.find((s) => s.name === verdict.forcedBy)?.detail ?? '')?.[1];
     return verdict.action === 'tempfail' && wait ? `${TOO_MUCH[key]}, please try again in ${wait} seconds` : TOO_MUCH[key];
   };
+}
+
+const KEYS: readonly RateKey[] = ['ip', 'network', 'sender', 'senderDomain', 'recipient', 'bounce'];
+
+export interface RateLimitStatus {
+  bucket: string;
+  rate: string;
+  burst: number;
+  /** Messages the bucket takes at once now. */
+  available: number;
+  /** When it is full again (ms from now). */
+  fullInMs: number;
+}
+
+/**
+ * `KIND:VALUE` as the operator names a bucket (`sender:alice@example.org`, `ip:192.0.2.7`, `network:192.0.2.7`)
+ * → the limits of that kind with the value as they count it. Throws a clear error for an unknown kind, a
+ * kind no limit uses, or a missing value.
+ */
+export function parseRateKey(text: string, config: Readonly<Config>): { limits: Limit[]; value: string } {
+  const colon = text.indexOf(':');
+  const kind = text.slice(0, colon) as RateKey;
+  const raw = text.slice(colon + 1).trim();
+  if (colon < 0 || !KEYS.includes(kind) || !raw) throw new Error(`'${text}' is not a rate-limit key: give KIND:VALUE, KIND one of ${KEYS.join(', ')}`);
+  const limits = config.ratelimit.limits.filter((l) => l.key === kind);
+  if (!limits.length) throw new Error(`no limit on ${kind} in ratelimit.limits`);
+  // A domain alone names the senderDomain bucket too.
+  const mailFrom = kind === 'bounce' ? '' : kind === 'senderDomain' && !raw.includes('@') ? `@${raw}` : raw;
+  const envelope: Envelope = { clientIp: raw, helo: '', mailFrom, rcptTo: [] };
+  if ((kind === 'ip' || kind === 'network') && !isIP(raw.split('/')[0])) throw new Error(`'${raw}' is not an address`);
+  const value = kind === 'network' && raw.includes('/') ? raw : rateValue(kind, envelope, raw, config.ratelimit)!;
+  return { limits, value };
+}
+
+/** How much of each limit a key has left, without counting. */
+export async function rateLimitStatus(store: RateLimitStore, config: Readonly<Config>, key: string, now: number): Promise<RateLimitStatus[]> {
+  const { limits, value } = parseRateKey(key, config);
+  return Promise.all(limits.map(async (limit) => {
+    const rule = ruleOf(limit);
+    const used = await store.peek(bucketOf(limit, value), now);
+    return {
+      bucket: bucketOf(limit, value), rate: limit.rate.text, burst: rule.burst,
+      available: Math.max(0, Math.floor((rule.burst * rule.intervalMs - used) / rule.intervalMs)), fullInMs: used,
+    };
+  }));
+}
+
+/** Empties every bucket of a key; returns how many held something. */
+export async function resetRateLimit(store: RateLimitStore, config: Readonly<Config>, key: string): Promise<number> {
+  const { limits, value } = parseRateKey(key, config);
+  const reset = await Promise.all(limits.map((limit) => store.reset(bucketOf(limit, value))));
+  return reset.filter(Boolean).length;
 }
