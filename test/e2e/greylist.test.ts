@@ -1,25 +1,29 @@
 // Greylisting over real SMTP: a client that retries, with time moved forward through the gateway's clock.
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { startTestGateway, message, type TestGateway, type Overrides } from '../helpers/gateway.ts';
+import { startTestGateway, message, GTUBE, type TestGateway, type Overrides } from '../helpers/gateway.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
+import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 11, 2, 9, 0, 0);
 let clock = T0;
 let gw: TestGateway | undefined;
 let redis: RedisServer | undefined;
+let dns: DnsTestServer | undefined;
 afterEach(async () => {
   await gw?.stop();
   await redis?.stop();
+  await dns?.stop();
   gw = undefined;
   redis = undefined;
+  dns = undefined;
 });
 const start = async (o: Overrides = {}) => {
   clock = T0;
   gw = await startTestGateway({ greylist: { enabled: true }, ...o }, { now: () => clock });
   return gw;
 };
-const attempt = (g: TestGateway, input: { from?: string; to?: string[] } = {}) =>
+const attempt = (g: TestGateway, input: { from?: string; to?: string[]; localAddress?: string } = {}) =>
   g.send({ raw: message(), ...input }).then((r) => r.response, (err: { response?: string }) => err.response ?? String(err));
 
 // RFC 5321 4.2.1: 4yz is a transient failure, the client retries; RFC 3463 3.8: X.7.1 "Delivery not
@@ -125,5 +129,51 @@ describe('greylisting at RCPT', () => {
     } finally {
       await b.stop();
     }
+  });
+
+  it('skips clients whose forward-confirmed reverse name is in greylist.skipDomains, and only those', async () => {
+    dns = await startDnsServer({ zone: {
+      '9.0.0.127.in-addr.arpa': { PTR: ['mail-1.bigsender.example'] },
+      'mail-1.bigsender.example': { A: ['127.0.0.9'] },
+      // Claims the name in its PTR, but the name does not lead back to it.
+      '10.0.0.127.in-addr.arpa': { PTR: ['mail-2.bigsender.example'] },
+      'mail-2.bigsender.example': { A: ['192.0.2.1'] },
+    } });
+    const g = await start({ greylist: { enabled: true, skipDomains: ['bigsender.example'] }, dns: { servers: [dns.address], timeoutMs: 500 } });
+    expect(await attempt(g, { localAddress: '127.0.0.9' })).toMatch(/^250 /);
+    expect(g.verdicts()[0].symbols).toEqual({ GREYLIST_SKIPPED: 0 });
+    expect(await attempt(g, { localAddress: '127.0.0.10' })).toMatch(DEFERRED);
+  });
+
+  it('with skipSpf, matches an SPF-passing sender by its domain, so a retry from another network passes', async () => {
+    dns = await startDnsServer({ zone: { 'origin.example': { TXT: ['v=spf1 ip4:127.0.0.0/8 -all'] } } });
+    const dnsConfig = { servers: [dns.address], timeoutMs: 500 };
+    const g = await start({ greylist: { enabled: true, skipSpf: true }, checks: { auth: true }, dns: dnsConfig });
+    expect(await attempt(g, { localAddress: '127.0.0.1' })).toMatch(DEFERRED);
+    clock += 5 * MIN;
+    expect(await attempt(g, { localAddress: '127.0.1.5' })).toMatch(/^250 /);
+    expect(g.verdicts().at(-1)?.symbols).toMatchObject({ GREYLIST_PASSED: 0, SPF_PASS: -0.5 });
+    await g.stop();
+    // Without it, the other network is a new triplet.
+    gw = await startTestGateway({ greylist: { enabled: true }, checks: { auth: true }, dns: dnsConfig }, { now: () => clock });
+    expect(await attempt(gw, { localAddress: '127.0.0.1' })).toMatch(DEFERRED);
+    clock += 5 * MIN;
+    expect(await attempt(gw, { localAddress: '127.0.1.5' })).toMatch(DEFERRED);
+  });
+});
+
+describe('greylisting on score (stage: data)', () => {
+  it('takes clean mail at once and defers, at the end of DATA, mail scoring greylist.minScore or more', async () => {
+    const g = await start({ greylist: { enabled: true, stage: 'data', minScore: 4 }, scores: { GTUBE: 6 } });
+    expect(await attempt(g)).toMatch(/^250 /);
+    const spammy = { raw: message({ body: `Buy now\r\n${GTUBE}\r\n` }), from: 'promo@origin.example' };
+    const first = await g.send(spammy).then((r) => r.response, (e: { response: string }) => e.response);
+    expect(first).toMatch(/^451 4\.7\.1 Greylisted, please try again in 300 seconds/);
+    expect(g.verdicts().at(-1)).toMatchObject({ action: 'tempfail', symbols: { GTUBE: 6, GREYLIST_NEW: 0 } });
+    expect(g.verdicts().at(-1)?.stage).toBeUndefined();
+    clock += 5 * MIN;
+    expect((await g.send(spammy)).response).toMatch(/^250 /);
+    expect(g.verdicts().at(-1)).toMatchObject({ action: 'tag', symbols: { GREYLIST_PASSED: 0 } });
+    await g.sink.waitFor(2);
   });
 });
