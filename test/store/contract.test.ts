@@ -434,6 +434,14 @@ for (const backend of backends) {
         expect(allowed).toBe(3 + 10);
       });
 
+      it('takes a rate whose interval is not a whole number of milliseconds (7/1h)', async () => {
+        const b = bucket();
+        const seventh = { intervalMs: 3_600_000 / 7, burst: 1 };
+        expect((await store.ratelimit.take(b, T0, seventh)).allowed).toBe(true);
+        expect((await store.ratelimit.take(b, T0 + 514_285, seventh)).allowed).toBe(false);
+        expect((await store.ratelimit.take(b, T0 + 514_286, seventh)).allowed).toBe(true);
+      });
+
       it('counts concurrent takes atomically', async () => {
         const b = bucket();
         const got = await Promise.all(Array.from({ length: 20 }, () => store.ratelimit.take(b, T0, rule)));

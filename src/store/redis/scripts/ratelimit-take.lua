@@ -6,5 +6,5 @@ local used = tonumber(redis.call('GET', KEYS[1]) or now)
 local nextUsed = math.max(used, now) + interval
 local allowedFrom = nextUsed - burst * interval
 if now < allowedFrom then return {0, 0, allowedFrom - now} end
-redis.call('SET', KEYS[1], nextUsed, 'PX', nextUsed - now)
+redis.call('SET', KEYS[1], nextUsed, 'PX', math.ceil(nextUsed - now))
 return {1, math.floor((now - allowedFrom) / interval), 0}
