@@ -60,9 +60,9 @@ export class Pipeline {
    * Runs the checks of one stage. The envelope is read when each check starts, so the SMTP layer
    * may fill it in as the dialogue goes on.
    */
-  async runStage(stage: Stage, tid: string, envelope: Envelope, log: Logger, signal: AbortSignal, message?: MessageContent, rcpt?: string): Promise<StageOutcome> {
+  async runStage(stage: Stage, tid: string, envelope: Envelope, log: Logger, signal: AbortSignal, message?: MessageContent, rcpt?: string, late?: boolean): Promise<StageOutcome> {
     const outcome: StageOutcome = { hits: [], authResults: [] };
-    const checks = this.options.checks.filter((c) => c.stage === stage);
+    const checks = this.options.checks.filter((c) => c.stage === stage && (late === undefined || Boolean(c.late) === late));
     await Promise.all(checks.map((check) => this.runCheck(check, { tid, envelope, message, rcpt, signal, log, authResults: outcome.authResults }, outcome.hits)));
     return outcome;
   }
@@ -144,11 +144,17 @@ export class ScanSession {
   async recipientVerdict(rcpt: string): Promise<{ verdict: Verdict; own: boolean }> {
     const known = await this.preDataVerdict();
     if (refuses(known) || !this.pipeline.hasStage('rcpt')) return { verdict: known, own: false };
-    const outcome = await this.pipeline.runStage('rcpt', this.tid, this.envelope, this.log, this.controller.signal, undefined, rcpt);
-    const outcomes = await Promise.all(this.stages);
-    const verdict = score([...outcomes.flatMap((o) => o.hits), ...outcome.hits], this.pipeline.options.policy);
-    if (refuses(verdict)) return { verdict, own: true };
-    this.stages.push(Promise.resolve(outcome));
+    const hits = (await Promise.all(this.stages)).flatMap((o) => o.hits);
+    const own: StageOutcome = { hits: [], authResults: [] };
+    let verdict = known;
+    for (const late of [false, true]) {
+      const outcome = await this.pipeline.runStage('rcpt', this.tid, this.envelope, this.log, this.controller.signal, undefined, rcpt, late);
+      own.hits.push(...outcome.hits);
+      own.authResults.push(...outcome.authResults);
+      verdict = score([...hits, ...own.hits], this.pipeline.options.policy);
+      if (refuses(verdict)) return { verdict, own: true };
+    }
+    this.stages.push(Promise.resolve(own));
     return { verdict, own: false };
   }
 

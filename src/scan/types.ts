@@ -61,6 +61,11 @@ export interface Check {
   stage: Stage;
   /** Per-check time limit; the pipeline default applies when absent. */
   timeoutMs?: number;
+  /**
+   * rcpt stage: runs after the stage's other checks, and only when they did not refuse. A check that counts
+   * (rate limits) must not count a recipient that greylisting defers: its retry would count again.
+   */
+  late?: boolean;
   run(ctx: ScanContext): Promise<SymbolHit[]>;
 }
 

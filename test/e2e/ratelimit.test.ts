@@ -67,6 +67,18 @@ describe('rate limits at RCPT', () => {
     expect(g.verdicts().map((v) => v.from)).toEqual(['', '', 'person@origin.example']);
   });
 
+  it('does not count attempts that greylisting defers: the retry of a message is the same message', async () => {
+    clock = T0;
+    const g = await start({ greylist: { enabled: true }, ratelimit: { limits: [{ key: 'sender', rate: '1/1h' }] } });
+    const from = sender();
+    expect(await attempt(g, { from })).toMatch(/^451 4\.7\.1 Greylisted/);
+    clock += 4 * MIN;
+    expect(await attempt(g, { from })).toMatch(/^451 4\.7\.1 Greylisted/);
+    clock += MIN;
+    expect(await attempt(g, { from })).toMatch(/^250 /);
+    expect(await attempt(g, { from })).toMatch(/^451 4\.7\.1 Too much mail from this sender/);
+  });
+
   it('fails open when the store is down, with RATELIMIT_ERROR', async () => {
     redis = await startRedisServer();
     const g = await start({ store: { backend: 'redis', url: redis.url, prefix: 'ratelimit-down:' }, ratelimit: { limits: [{ key: 'ip', rate: '1/1d' }] } });

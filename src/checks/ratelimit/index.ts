@@ -90,6 +90,8 @@ export function rateLimitCheck(deps: RateLimitDeps): Check {
     name: 'ratelimit',
     family: 'RATELIMIT',
     stage: 'rcpt',
+    // Counted only for recipients the other checks let through: a deferred message retried is one message.
+    late: true,
     async run(ctx) {
       const { envelope } = ctx;
       if (allowlist.hasClient(envelope.clientIp)) return [];
