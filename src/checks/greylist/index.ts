@@ -10,6 +10,7 @@ import type { Action, Check, Envelope, SymbolHit, Verdict } from '../../scan/typ
 import { defineSymbols } from '../../scan/symbols.ts';
 import type { GreylistPolicy, GreylistSighting, GreylistStore } from '../../store/types.ts';
 import { networkOf, ipv4Of } from '../../util/ip.ts';
+import { ipv6ToBytes } from '../../dns/wire.ts';
 import { Allowlist } from '../client/allowlist.ts';
 import { spfOutcomeOf } from '../auth/spf.ts';
 import { normaliseSender } from './sender.ts';
@@ -104,14 +105,10 @@ async function confirmedSkipDomain(envelope: Envelope, domains: readonly string[
   try {
     const addresses = (await dns.resolve(name, v4 ? 'A' : 'AAAA', { signal })) as string[];
     const wanted = v4 ?? envelope.clientIp;
-    return addresses.some((a) => (v4 ? a === wanted : isIP(a) === 6 && sameIpv6(a, wanted))) ? domain : undefined;
+    return addresses.some((a) => (v4 ? a === wanted : isIP(a) === 6 && ipv6ToBytes(a).equals(ipv6ToBytes(wanted)))) ? domain : undefined;
   } catch {
     return undefined; // not confirmed: greylisted like anyone else
   }
-}
-
-function sameIpv6(a: string, b: string): boolean {
-  return networkOf(a, 32, 128) === networkOf(b, 32, 128);
 }
 
 /**
