@@ -72,6 +72,5 @@ export function formatAddresses(list: Mailbox[], as: 'text' | 'html'): string {
 
 /** HTML-escapes as mailparser's `he.encode` does: markup characters and everything outside printable ASCII as `&#xHEX;`. */
 export function htmlEscape(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/["&'<>`]|[\uD800-\uDBFF][\uDC00-\uDFFF]|[\x01-\t\x0B\f\x0E-\x1F\x7F\x81\x8D\x8F\x90\x9D\xA0-\uFFFF]/g, (s) => `&#x${s.codePointAt(0)!.toString(16).toUpperCase()};`);
 }

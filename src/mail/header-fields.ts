@@ -61,7 +61,6 @@ export function unfoldedValue(line: string): string {
   return m ? m[2].trim() : '';
 }
 
-// eslint-disable-next-line no-control-regex
 const EIGHT_BIT = /[\u0080-\u00ff]/;
 
 /** Raw 8-bit header bytes (held as Latin-1) read as UTF-8, bad sequences as U+FFFD. */
