@@ -99,6 +99,19 @@ describe('MIME walker against mailparser', () => {
     expect(() => readMail(manyLines)).toThrow(MimeLimitError);
   });
 
+  it('reads a multipart nested to the part limit, as mailparser does', async () => {
+    const nested = (depth: number) => {
+      let raw = 'Subject: deep\r\nContent-Type: multipart/mixed; boundary=d0\r\n\r\n';
+      for (let i = 1; i <= depth; i++) raw += `--d${i - 1}\r\nContent-Type: multipart/mixed; boundary=d${i}\r\n\r\n`;
+      return Buffer.from(`${raw}--d${depth}\r\nContent-Type: text/plain\r\n\r\ndeepest\r\n`);
+    };
+    // The top-level multipart, 998 nested ones and the text: 1,000 parts.
+    await expectSameReading('nested 998 deep', nested(998));
+    expect(readMail(nested(998)).text).toBe('deepest\n');
+    await expectSameReading('nested 999 deep', nested(999));
+    expect(() => readMail(nested(999))).toThrow(MimeLimitError);
+  });
+
   it('reads hostile header values in linear time, as mailparser does', async () => {
     const raw = Buffer.from(`Subject: ${'=?a?b?'.repeat(50_000)}\r\nContent-Type: text/plain; charset="${'('.repeat(100_000)}\r\nContent-Disposition: attachment; filename*0*=${"'".repeat(50_000)}\r\n\r\nx`);
     const started = performance.now();
