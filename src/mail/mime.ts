@@ -154,7 +154,7 @@ function splitParts(raw: Buffer): Part[] {
     return 0;
   };
 
-  /** A part's body ends before a delimiter line; the line end before the delimiter belongs to it (RFC 2046 5.1.1). */
+  /** A part's body ends before a delimiter line, without the line end before it: that is part of the delimiter (RFC 2046 5.1.1). */
   const endBody = (at: number) => {
     if (inHead || node.bodyStart < 0 || node.bodyEnd >= 0 || node.multipart) return;
     let end = at;
