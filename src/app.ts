@@ -211,5 +211,5 @@ async function startWorkers(core: Core, config: Readonly<Config>, log: Logger, m
 /** Autolearn after a verdict; a message scanned on a worker thread is parsed again only when it is learned. */
 async function autolearnFrom(result: ScanResult, trainer: BayesTrainer, config: Readonly<Config>): Promise<void> {
   if (!autolearnClass(result.verdict, config)) return;
-  await trainer.autolearn(result.message ?? (await parseMessage(result.raw, config.checks.maxScanSize)), result.verdict);
+  await trainer.autolearn(result.message ?? parseMessage(result.raw, config.checks.maxScanSize), result.verdict);
 }

@@ -1,12 +1,12 @@
 // Runs the checks of each stage concurrently, each under a time limit, and scores what they found.
 // A check that throws or runs out of time becomes `<FAMILY>_ERROR` and a warn line, never a crash.
-import { simpleParser } from 'mailparser';
 import type { Logger } from 'pino';
 import type { Check, Envelope, MessageContent, ScanContext, Stage, SymbolHit, Verdict } from './types.ts';
 import { score, type ScoringPolicy } from './scorer.ts';
 import { errorSymbol } from './symbols.ts';
 import type { RemoteDataStage } from './worker-pool.ts';
 import { deadline } from '../util/deadline.ts';
+import { readMail } from '../mail/mime.ts';
 
 export interface PipelineOptions {
   checks: readonly Check[];
@@ -165,7 +165,7 @@ export class ScanSession {
     if (remote) {
       data = this.pipeline.runRemoteData(remote, this.tid, this.envelope, raw, this.log, this.controller.signal);
     } else {
-      message = await parseMessage(raw, this.pipeline.options.maxScanSize);
+      message = parseMessage(raw, this.pipeline.options.maxScanSize);
       logParse(message, this.log);
       data = this.pipeline.runStage('data', this.tid, this.envelope, this.log, this.controller.signal, message);
     }
@@ -195,11 +195,11 @@ export function logParse(message: MessageContent, log: Logger): void {
 }
 
 /**
- * Parses once for every check. `text` is only what the message itself carries: rendering HTML to text
- * (html-to-text) cost a tenth of a scan, and the checks read the HTML themselves (Bayes with its own
- * light rendering, the URI lists and GTUBE from the markup).
+ * Parses once for every check, synchronously (src/mail/mime.ts). `text` is only what the message
+ * itself carries: the checks read the HTML themselves (Bayes with its own light rendering, the URI
+ * lists and GTUBE from the markup).
  */
-export async function parseMessage(raw: Buffer, maxBytes?: number): Promise<MessageContent> {
+export function parseMessage(raw: Buffer, maxBytes?: number): MessageContent {
   // A larger message is parsed up to the last line end within the limit: its text parts come first.
   let scanned = raw;
   if (maxBytes !== undefined && raw.length > maxBytes) {
@@ -208,8 +208,7 @@ export async function parseMessage(raw: Buffer, maxBytes?: number): Promise<Mess
   }
   const cut = scanned.length < raw.length ? { parsedBytes: scanned.length } : {};
   try {
-    const parsed = await simpleParser(scanned, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true });
-    return { raw, parsed, ...cut };
+    return { raw, parsed: readMail(scanned), ...cut };
   } catch (err) {
     return { raw, parsed: null, parseError: (err as Error).message, ...cut };
   }

@@ -49,7 +49,7 @@ try {
       messageResolver(dns, envelope, Math.max(0, config.dns.maxQueriesPerMessage - request.dnsUsed));
       blocklists.adoptDisabled(request.disabledZones);
       if (request.spf) adoptSpfOutcome(envelope, request.spf);
-      const message = await parseMessage(raw, config.checks.maxScanSize);
+      const message = parseMessage(raw, config.checks.maxScanSize);
       const messageLog = log.child({ tid });
       logParse(message, messageLog);
       const outcome = await pipeline.runStage('data', tid, envelope, messageLog, controller.signal, message);

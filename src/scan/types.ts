@@ -1,6 +1,6 @@
 // The vocabulary of a scan: what checks see, what they say, and what the scorer decides.
 import type { Logger } from 'pino';
-import type { ParsedMail } from 'mailparser';
+import type { MailContent } from '../mail/mime.ts';
 
 /** When a check can run: on connect, once MAIL FROM is known, for each RCPT TO, or once the body is in. */
 export type Stage = 'connect' | 'mail' | 'rcpt' | 'data';
@@ -32,8 +32,8 @@ export interface Envelope {
 /** The message as the data-stage checks see it: raw bytes, parsed once. */
 export interface MessageContent {
   raw: Buffer;
-  /** null when mailparser could not read the message; content checks then report `<FAMILY>_ERROR`. */
-  parsed: ParsedMail | null;
+  /** null when the MIME structure could not be read (MIME_UNPARSABLE); content checks then report `<FAMILY>_ERROR`. */
+  parsed: MailContent | null;
   parseError?: string;
   /** Set when only the first this many bytes were parsed (`checks.maxScanSize`); `raw` is still the whole message. */
   parsedBytes?: number;
