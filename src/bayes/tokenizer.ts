@@ -389,13 +389,15 @@ function headerTokens(sink: TokenSink, parsed: MailContent): void {
     const text = line.line.slice(line.line.indexOf(':') + 1).toLowerCase();
     // The words of the hop (host names, software and versions, helo names) without its queue id and
     // its date (after the last `;`): a date says when mail was collected, not what it is, so a model
-    // that learned dates would judge new mail by its age. Only the date's time zone is kept.
+    // that learned dates would judge new mail by its age. Only the date's time zone is kept. The hop's
+    // host names are not added again with their parent domains: the relays of one site then outweighed
+    // what the message says (learn 2002 mail, score 2003: (1-AUC)% 0.28 → 0.25, and 1.15 → 0.95 the
+    // other way round).
     const semi = text.lastIndexOf(';');
     const hop = (semi >= 0 ? text.slice(0, semi) : text).slice(0, MAX_HOP);
     splitWords(normalizeText(hop.replace(QUEUE_ID, ' ')), (w) => sink.headerToken(`rcvd:w:${w}`));
     const zone = semi >= 0 ? ZONE.exec(text.slice(semi + 1).slice(-40)) : null;
     if (zone) sink.headerToken(`rcvd:tz:${zone[1]}`);
-    for (const m of text.matchAll(/\b(from|by)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})/g)) domainTokens(sink, `rcvd:${m[1]}:`, m[2]);
     const proto = /\bwith\s+([a-z0-9-]+)/.exec(text);
     if (proto) sink.headerToken(`rcvd:with:${proto[1]}`);
     // The networks mail came through, as /16 and /24: senders keep using the same ones.

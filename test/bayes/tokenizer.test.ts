@@ -154,6 +154,18 @@ ${header}`);
     expect(c).not.toEqual(a);
     expect(a.length).toBeGreaterThan((await ids(header)).length);
   });
+
+  it("reads a hop's host names as words, without their parent domains: those name the relays of one site", async () => {
+    const idOf = (text: string) => {
+      const h = hashString(text);
+      return BigInt.asIntN(64, (BigInt(h.high) << 32n) | BigInt(h.low));
+    };
+    const tokens = await ids(`Received: from mx.sender.example (mx.sender.example [192.0.2.7]) by mail.example.org (Postfix) with ESMTP\n${header}`);
+    expect(tokens).toContain(idOf('rcvd:w:mail.example.org'));
+    expect(tokens).toContain(idOf('rcvd:with:esmtp'));
+    expect(tokens).not.toContain(idOf('rcvd:by:example.org'));
+    expect(tokens).not.toContain(idOf('rcvd:by:mail.example.org'));
+  });
 });
 
 describe('hash', () => {
