@@ -22,6 +22,9 @@ import { autolearnClass, bayesTrainer, type BayesTrainer } from './bayes/learner
 import { ScanWorkerPool } from './scan/worker-pool.ts';
 import { messageResolver } from './dns/budget.ts';
 import { spfOutcomeOf } from './checks/auth/spf.ts';
+import { greylistForceRules, greylistTempfailText } from './checks/greylist/index.ts';
+import { rateLimitForceRules, rateLimitText } from './checks/ratelimit/index.ts';
+import type { TrafficCause } from './admin/metrics.ts';
 // Loaded only by `serve`, so one-shot commands (check, quarantine) start faster.
 import type { Metrics } from './admin/metrics.ts';
 import type { AdminServer } from './admin/server.ts';
@@ -54,11 +57,28 @@ export interface Core {
 
 export function scoringPolicy(config: Readonly<Config>): ScoringPolicy {
   // Rules from config come last: the operator has the final word on each symbol.
-  const force = { ...gtubeForceRules(config), ...authForceRules(config), ...allowlistForceRules(config), ...config.force };
-  return { scores: config.scores, groupCaps: config.groupCaps, force, actions: config.actions };
+  const greylist = greylistForceRules(config);
+  const force = { ...gtubeForceRules(config), ...authForceRules(config), ...allowlistForceRules(config), ...greylist.force, ...rateLimitForceRules(config), ...config.force };
+  return { scores: config.scores, groupCaps: config.groupCaps, force, forceFrom: greylist.forceFrom, actions: config.actions };
 }
 
-export async function buildCore(config: Readonly<Config>, log: Logger, options: { metrics?: Metrics } = {}): Promise<Core> {
+export interface CoreOptions {
+  metrics?: Metrics;
+  /** Greylisting and rate limits (a gateway's, not a one-shot command's). */
+  traffic?: boolean;
+  /** Their clock; tests move it forward. */
+  now?: () => number;
+}
+
+/** The force rules of greylisting and rate limits, for their own counters. */
+function trafficCauses(config: Readonly<Config>): Record<string, TrafficCause> {
+  const causes: Record<string, TrafficCause> = {};
+  for (const symbol of Object.keys(greylistForceRules(config).force)) causes[symbol] = 'greylist';
+  for (const symbol of Object.keys(rateLimitForceRules(config))) causes[symbol] = 'ratelimit';
+  return causes;
+}
+
+export async function buildCore(config: Readonly<Config>, log: Logger, options: CoreOptions = {}): Promise<Core> {
   const { metrics } = options;
   const opened = await openStore(config.store, {
     tokenTtlDays: config.bayes.tokenTtlDays,
@@ -71,14 +91,15 @@ export async function buildCore(config: Readonly<Config>, log: Logger, options: 
   // Said once here, not again by each scan worker's own copy of the lists.
   const unweighted = blocklists.unweightedSymbols(config.scores);
   if (unweighted.length) log.warn({ symbols: unweighted }, 'blocklist symbols without a weight in `scores` score 0');
-  const checks = buildChecks({ config, store, log, dns, blocklists });
+  const checks = buildChecks({ config, store, log, dns, blocklists, traffic: options.traffic, now: options.now });
   const pipeline = new Pipeline({ checks, policy: scoringPolicy(config), timeoutMs: config.checks.timeoutMs, log, metrics, maxScanSize: config.checks.maxScanSize });
   const quarantine = new Quarantine(config.quarantine.dir, config.quarantine.retentionDays, store.quarantine, log, store.quarantineMessages);
   metrics?.trackQuarantine(async () => (await quarantine.list({ limit: 0 })).total);
   const relay = new Relay({ ...config.relay, hostname: config.smtp.hostname, metrics }, log);
   const delivery = new Delivery({
     hostname: config.smtp.hostname, relay, quarantine, log,
-    rejectReasons: [authRejectText, (verdict) => blocklistRejectText(verdict, config)],
+    rejectReasons: [authRejectText, (verdict) => blocklistRejectText(verdict, config), rateLimitText(config)],
+    tempfailReasons: [greylistTempfailText, rateLimitText(config)],
   });
   const trainer = config.checks.bayes
     ? bayesTrainer(store.bayes, config, bayesSettings(config), (err) => log.warn({ err: err.message }, 'autolearn failed'))
@@ -107,10 +128,11 @@ export interface Gateway {
 
 const PURGE_INTERVAL_MS = 3_600_000;
 
-export async function startGateway(config: Readonly<Config>, log: Logger): Promise<Gateway> {
+export async function startGateway(config: Readonly<Config>, log: Logger, options: { now?: () => number } = {}): Promise<Gateway> {
   const { Metrics } = await import('./admin/metrics.ts');
   const metrics = new Metrics();
-  const core = await buildCore(config, log, { metrics });
+  metrics.trafficCauses(trafficCauses(config));
+  const core = await buildCore(config, log, { metrics, traffic: true, now: options.now });
   const trainer = config.bayes.autolearn ? core.trainer : undefined;
   const smtp = new SmtpGateway({ config, pipeline: core.pipeline, delivery: core.delivery, log, metrics, reverse: reverseLookup(core.dns),
     onVerdict: trainer ? (result) => void autolearnFrom(result, trainer, config) : undefined,
@@ -192,5 +214,5 @@ async function startWorkers(core: Core, config: Readonly<Config>, log: Logger, m
 /** Autolearn after a verdict; a message scanned on a worker thread is parsed again only when it is learned. */
 async function autolearnFrom(result: ScanResult, trainer: BayesTrainer, config: Readonly<Config>): Promise<void> {
   if (!autolearnClass(result.verdict, config)) return;
-  await trainer.autolearn(result.message ?? (await parseMessage(result.raw, config.checks.maxScanSize)), result.verdict);
+  await trainer.autolearn(result.message ?? parseMessage(result.raw, config.checks.maxScanSize), result.verdict);
 }

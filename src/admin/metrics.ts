@@ -4,6 +4,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Action } from '../scan/types.ts';
 import type { Store } from '../store/types.ts';
+import { GREYLIST_AUTOWHITELIST, GREYLIST_PASSED } from '../checks/greylist/index.ts';
+
+/** What stopped a message before its body: the traffic controls counted on their own. */
+export type TrafficCause = 'greylist' | 'ratelimit';
 
 export const ACTIONS: readonly Action[] = ['accept', 'tag', 'quarantine', 'reject', 'tempfail'];
 
@@ -38,6 +42,16 @@ export class Metrics {
   private readonly relaySeconds: Histogram<'outcome'>;
   private readonly relayFailures: Counter<'reason'>;
   private readonly storeErrors: Counter<'op'>;
+  private readonly greylistDeferred: Counter;
+  private readonly greylistPassed: Counter;
+  private readonly greylistAutoWhitelisted: Counter;
+  private readonly rateLimited: Counter<'symbol'>;
+  private readonly bytesNotReceived: Counter<'cause'>;
+  /** Force rules of greylisting and rate limits, by symbol (from the config). */
+  private causes: Readonly<Record<string, TrafficCause>> = {};
+  /** Messages received and their bytes: the mean stands in for a size a refused client did not announce. */
+  private receivedCount = 0;
+  private receivedBytes = 0;
   private readonly connections: Gauge;
   private readonly dnsSources: DnsStatsSource[] = [];
   private quarantineSource?: () => Promise<number>;
@@ -70,6 +84,16 @@ export class Metrics {
     });
     this.relayFailures = new Counter({ name: 'sluice_relay_failures_total', help: 'Relay attempts the downstream did not accept, by reason', labelNames: ['reason'], registers });
     this.storeErrors = new Counter({ name: 'sluice_store_errors_total', help: 'Failed store operations, by operation', labelNames: ['op'], registers });
+    this.greylistDeferred = new Counter({ name: 'sluice_greylist_deferred_total', help: 'Messages deferred by greylisting (first attempts and early retries)', registers });
+    this.greylistPassed = new Counter({ name: 'sluice_greylist_passed_total', help: 'Messages accepted on a retry within the greylisting window', registers });
+    this.greylistAutoWhitelisted = new Counter({ name: 'sluice_greylist_autowhitelisted_total', help: 'Client networks auto-whitelisted after their passes', registers });
+    this.rateLimited = new Counter({ name: 'sluice_ratelimited_total', help: 'Messages deferred or refused by a rate limit, by symbol', labelNames: ['symbol'], registers });
+    this.bytesNotReceived = new Counter({
+      name: 'sluice_bytes_not_received_total',
+      help: 'Bytes refused before DATA by greylisting or rate limits (announced SIZE, else the mean received size); part of sluice_refused_before_data_bytes_total',
+      labelNames: ['cause'],
+      registers,
+    });
     this.connections = new Gauge({ name: 'sluice_smtp_connections_open', help: 'SMTP client connections open now', registers });
     const metrics = this;
     new Gauge({
@@ -112,13 +136,32 @@ export class Metrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
   }
 
-  /** One judged message: called once per transaction, where the `verdict` log line is written. */
-  verdict(action: Action, symbols: readonly { name: string }[], refusedBeforeData?: { savedBytes: number }): void {
+  /**
+   * One judged message: called once per transaction, where the `verdict` log line is written (and once per
+   * recipient refused on its own). `refusedBeforeData.savedBytes`: the size the client announced; absent,
+   * the mean size of the messages received stands in. `seen.size`: the bytes of a received message.
+   */
+  verdict(action: Action, symbols: readonly { name: string }[], refusedBeforeData?: { savedBytes?: number }, seen: { forcedBy?: string; size?: number } = {}): void {
     this.messages.inc({ action });
-    for (const s of symbols) this.symbols.inc({ symbol: s.name });
+    for (const s of symbols) {
+      this.symbols.inc({ symbol: s.name });
+      if (s.name === GREYLIST_PASSED && action !== 'tempfail' && action !== 'reject') this.greylistPassed.inc();
+      if (s.name === GREYLIST_AUTOWHITELIST) this.greylistAutoWhitelisted.inc();
+    }
+    if (seen.size) {
+      this.receivedCount++;
+      this.receivedBytes += seen.size;
+    }
+    const cause = seen.forcedBy !== undefined && (action === 'tempfail' || action === 'reject') ? this.causes[seen.forcedBy] : undefined;
+    if (cause === 'greylist') this.greylistDeferred.inc();
+    if (cause === 'ratelimit') this.rateLimited.inc({ symbol: seen.forcedBy! });
     if (refusedBeforeData) {
       this.refusedBeforeData.inc();
-      if (refusedBeforeData.savedBytes > 0) this.savedBytes.inc(refusedBeforeData.savedBytes);
+      const bytes = refusedBeforeData.savedBytes ?? (this.receivedCount ? Math.round(this.receivedBytes / this.receivedCount) : 0);
+      if (bytes > 0) {
+        this.savedBytes.inc(bytes);
+        if (cause) this.bytesNotReceived.inc({ cause }, bytes);
+      }
     }
     const minute = Math.floor(this.now() / MINUTE);
     let bucket = this.minutes.get(minute);
@@ -128,6 +171,11 @@ export class Metrics {
       for (const m of this.minutes.keys()) if (m <= minute - MINUTES_KEPT) this.minutes.delete(m);
     }
     bucket[action]++;
+  }
+
+  /** Which force rules are greylisting's and which rate limits' (the gateway sets them from its config). */
+  trafficCauses(causes: Readonly<Record<string, TrafficCause>>): void {
+    this.causes = causes;
   }
 
   smtpReply(code: number): void {
@@ -228,11 +276,15 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
     });
   const quarantine = wrap(store.quarantine, 'quarantine.');
   const bayes = wrap(store.bayes, 'bayes.');
+  const greylist = wrap(store.greylist, 'greylist.');
+  const ratelimit = wrap(store.ratelimit, 'ratelimit.');
   const ping = wrap(store, '').ping;
   return new Proxy(store, {
     get(obj, key) {
       if (key === 'quarantine') return quarantine;
       if (key === 'bayes') return bayes;
+      if (key === 'greylist') return greylist;
+      if (key === 'ratelimit') return ratelimit;
       if (key === 'ping') return ping;
       const value = Reflect.get(obj, key, obj);
       return typeof value === 'function' ? value.bind(obj) : value;

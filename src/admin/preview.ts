@@ -1,7 +1,7 @@
 // A held message as the operator sees it: its header fields, a plain-text preview and our own
 // authentication results. Nothing here is ever HTML: HTML bodies are reduced to text, so the page
 // that shows them cannot run a script or fetch a remote image.
-import { parseMessage } from '../scan/pipeline.ts';
+import { simpleParser, type ParsedMail } from 'mailparser';
 
 export interface AuthResult {
   method: string;
@@ -26,8 +26,15 @@ const PREVIEW_CHARS = 64_000;
 export async function viewMessage(raw: Buffer, authservId: string): Promise<MessageView> {
   const headers = headerFields(raw);
   const authResults = ourAuthResults(headers, authservId);
-  // Parsed as the checks parse it, but whole, beyond checks.maxScanSize: the operator sees every attachment.
-  const { parsed, parseError } = await parseMessage(raw);
+  // Parsed whole, beyond checks.maxScanSize, by a full MIME parser (not the scan path's walker):
+  // the operator sees every attachment, read by a second, independent reader.
+  let parsed: ParsedMail | undefined;
+  let parseError: string | undefined;
+  try {
+    parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true });
+  } catch (err) {
+    parseError = (err as Error).message;
+  }
   if (parsed) {
     let text = '';
     let source: MessageView['preview']['source'] = 'none';

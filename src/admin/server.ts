@@ -11,6 +11,7 @@ import type { Core } from '../app.ts';
 import type { Metrics } from './metrics.ts';
 import { Readiness } from './health.ts';
 import { quarantineRoutes, HttpError, type Route } from './api.ts';
+import { trafficRoutes } from './traffic.ts';
 
 export interface AdminServerOptions {
   config: Readonly<Config>;
@@ -81,6 +82,7 @@ export class AdminServer {
       { method: 'GET', path: /^\/api\/info$/, handler: async (ctx) => this.info(ctx) },
       { method: 'GET', path: /^\/api\/overview$/, handler: async (ctx) => this.overview(ctx) },
       ...quarantineRoutes(options.core, options.config),
+      ...trafficRoutes(options.core, options.config),
     ];
     for (const { file } of Object.values(STATIC)) this.files.set(file, readFileSync(new URL(`./ui/${file}`, import.meta.url)));
     this.server = createServer((req, res) => void this.handle(req, res));

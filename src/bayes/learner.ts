@@ -86,7 +86,7 @@ export async function learnSources(
     batch = [];
   };
   for await (const { file, raw } of sources) {
-    const message = await parseMessage(raw, settings.maxScanSize);
+    const message = parseMessage(raw, settings.maxScanSize);
     if (!message.parsed) {
       if (batch.length) await flush();
       done++;
@@ -134,7 +134,7 @@ export async function autolearn(
 /** Called when an operator releases a message from quarantine: with `quarantine.learnOnRelease` it is learned as ham. */
 export async function learnReleased(store: BayesStore, raw: Buffer, config: Readonly<Config>, settings: BayesSettings): Promise<LearnOutcome | null> {
   if (!config.quarantine.learnOnRelease) return null;
-  const message = await parseMessage(raw, settings.maxScanSize);
+  const message = parseMessage(raw, settings.maxScanSize);
   if (!message.parsed) return null;
   return learnMessage(store, message, 'ham', settings);
 }
@@ -148,7 +148,7 @@ export interface BayesTrainer {
 }
 
 export function bayesTrainer(store: BayesStore, config: Readonly<Config>, settings: BayesSettings, onError?: (err: Error) => void): BayesTrainer {
-  const learnRaw = async (raw: Buffer, as: BayesClass) => learnMessage(store, await parseMessage(raw, settings.maxScanSize), as, settings);
+  const learnRaw = async (raw: Buffer, as: BayesClass) => learnMessage(store, parseMessage(raw, settings.maxScanSize), as, settings);
   return {
     learnHam: (raw) => learnRaw(raw, 'ham'),
     learnSpam: (raw) => learnRaw(raw, 'spam'),

@@ -1,6 +1,6 @@
 // Turns a parsed message into the token ids the classifier counts: what a reader sees in the body
 // (words and orthogonal sparse bigrams), plus prefixed header and structure tokens.
-import type { AddressObject, ParsedMail } from 'mailparser';
+import { headerValues, type MailContent, type Mailbox } from '../mail/mime.ts';
 import { combineHashes, hashString, mergeTokenIds, TokenIdBuilder, type Hash64 } from './hash.ts';
 
 export interface TokenizerOptions {
@@ -140,7 +140,7 @@ function emitWord(word: string, emit: (word: string) => void): void {
 }
 
 /** `raw`, when given, adds the MIME structure (every part's type and transfer encoding). */
-export function tokenize(parsed: ParsedMail, options: TokenizerOptions = DEFAULT_TOKENIZER_OPTIONS, raw?: Buffer): Tokens {
+export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAULT_TOKENIZER_OPTIONS, raw?: Buffer): Tokens {
   const sink = new TokenSink(options.window);
   const subject = normalizeText(parsed.subject ?? '');
   splitWords(subject, (w) => sink.word('s:', w));
@@ -181,7 +181,7 @@ export function tokenize(parsed: ParsedMail, options: TokenizerOptions = DEFAULT
 }
 
 /** The text a reader sees: the plain part, or the HTML turned into text when there is none. */
-export function bodyText(parsed: ParsedMail): string {
+export function bodyText(parsed: MailContent): string {
   if (parsed.text && parsed.text.trim()) return parsed.text;
   if (typeof parsed.html === 'string') return htmlToText(parsed.html);
   return '';
@@ -299,20 +299,9 @@ function domainTokens(sink: TokenSink, prefix: string, domain: string): void {
   for (let i = 0; i <= labels.length - 2 && i < 4; i++) sink.headerToken(prefix + labels.slice(i).join('.'));
 }
 
-function firstAddress(value: AddressObject | AddressObject[] | undefined): { name: string; address: string } | null {
-  const obj = Array.isArray(value) ? value[0] : value;
-  const first = obj?.value?.[0];
+function firstAddress(value: Mailbox[] | undefined): { name: string; address: string } | null {
+  const first = value?.[0];
   return first ? { name: first.name ?? '', address: (first.address ?? '').toLowerCase() } : null;
-}
-
-function headerValue(parsed: ParsedMail, name: string): string {
-  const value = parsed.headers.get(name);
-  if (value === undefined || value === null) return '';
-  if (typeof value === 'string') return value;
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object' && 'value' in value && typeof value.value === 'string') return value.value;
-  if (typeof value === 'object' && 'text' in value && typeof value.text === 'string') return value.text;
-  return String(value);
 }
 
 // Read by dedicated rules below, or unique per message (dates, ids) and so only noise.
@@ -336,7 +325,7 @@ const QUEUE_ID = /\bid\s+\S+/g;
 // Looked for in the last 40 characters only, which bounds its cost on hostile headers.
 const ZONE = /([+-]\d{4}|\b[a-z]{2,4})\s*(?:\([^)]*\))?\s*$/;
 
-function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
+function headerTokens(sink: TokenSink, parsed: MailContent): void {
   // Which headers are present: mailers and lists leave recognisable sets.
   for (const line of parsed.headerLines) {
     if (RECEIVER_HEADER.test(line.key) || LIST_HEADER.test(line.key)) continue;
@@ -365,7 +354,7 @@ function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
     if (at > 0) domainTokens(sink, 'replyto:dom:', replyTo.address.slice(at + 1));
     if (from && replyTo.address !== from.address) sink.headerToken('replyto:differs');
   }
-  const to = Array.isArray(parsed.to) ? parsed.to.flatMap((a) => a.value) : parsed.to?.value ?? [];
+  const to = parsed.to ?? [];
   sink.headerToken(`to:count:${Math.min(to.length, 5)}`);
   if (from && to.some((t) => t.address?.toLowerCase() === from.address)) sink.headerToken('to:is-from');
   if (!to.length) sink.headerToken('to:none');
@@ -376,16 +365,17 @@ function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
   else sink.headerToken('msgid:none');
   // The form of the id: bulk mailers generate theirs in recognisable patterns.
   sink.headerToken(`msgid:shape:${shapeOf(messageId.replace(/@.*$/, ''))}`);
-  const date = parsed.headers.get('date');
-  const dateLine = parsed.headerLines.find((l) => l.key === 'date')?.line ?? '';
+  const dateField = parsed.headerLines.find((l) => l.key === 'date');
+  const dateLine = dateField?.line ?? '';
   sink.headerToken(`date:shape:${shapeOf(dateLine.slice(dateLine.indexOf(':') + 1).trim())}`);
-  if (!date) sink.headerToken('date:none');
+  if (!dateField) sink.headerToken('date:none');
   // The time zone of the sender's clock: where (or through what software) the mail was written.
   const dateZone = ZONE.exec(dateLine.slice(-40).toLowerCase());
   if (dateZone) sink.headerToken(`date:tz:${dateZone[1]}`);
 
   for (const name of ['x-mailer', 'user-agent']) {
-    const value = normalizeText(headerValue(parsed, name));
+    // Several fields of one name are read as one value, joined by commas.
+    const value = normalizeText(headerValues(parsed, name).join(','));
     if (!value) continue;
     sink.headerToken(`${name}:${value.slice(0, 60)}`);
     splitWords(value, (w) => sink.headerToken(`${name}:w:${w}`));
@@ -399,13 +389,15 @@ function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
     const text = line.line.slice(line.line.indexOf(':') + 1).toLowerCase();
     // The words of the hop (host names, software and versions, helo names) without its queue id and
     // its date (after the last `;`): a date says when mail was collected, not what it is, so a model
-    // that learned dates would judge new mail by its age. Only the date's time zone is kept.
+    // that learned dates would judge new mail by its age. Only the date's time zone is kept. The hop's
+    // host names are not added again with their parent domains: the relays of one site then outweighed
+    // what the message says (learn 2002 mail, score 2003: (1-AUC)% 0.28 → 0.25, and 1.15 → 0.95 the
+    // other way round).
     const semi = text.lastIndexOf(';');
     const hop = (semi >= 0 ? text.slice(0, semi) : text).slice(0, MAX_HOP);
     splitWords(normalizeText(hop.replace(QUEUE_ID, ' ')), (w) => sink.headerToken(`rcvd:w:${w}`));
     const zone = semi >= 0 ? ZONE.exec(text.slice(semi + 1).slice(-40)) : null;
     if (zone) sink.headerToken(`rcvd:tz:${zone[1]}`);
-    for (const m of text.matchAll(/\b(from|by)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})/g)) domainTokens(sink, `rcvd:${m[1]}:`, m[2]);
     const proto = /\bwith\s+([a-z0-9-]+)/.exec(text);
     if (proto) sink.headerToken(`rcvd:with:${proto[1]}`);
     // The networks mail came through, as /16 and /24: senders keep using the same ones.
@@ -415,7 +407,7 @@ function headerTokens(sink: TokenSink, parsed: ParsedMail): void {
     }
   }
 
-  const contentType = parsed.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
+  const contentType = parsed.contentType;
   if (contentType?.value) sink.headerToken(`ctype:${contentType.value.toLowerCase()}`);
   if (contentType?.params?.charset) sink.headerToken(`charset:${contentType.params.charset.toLowerCase()}`);
   if (parsed.html && !parsed.text) sink.headerToken('body:html-only');

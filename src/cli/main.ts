@@ -18,6 +18,8 @@ const commands: Record<string, () => Promise<Command>> = {
   symbols: async () => (await import('./symbols.ts')).symbolsCommand,
   learn: async () => (await import('./learn.ts')).learnCommand,
   bayes: async () => (await import('./bayes.ts')).bayesCommand,
+  greylist: async () => (await import('./greylist.ts')).greylistCommand,
+  ratelimit: async () => (await import('./ratelimit.ts')).ratelimitCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -282,6 +282,86 @@ const allowlist = z.strictObject({
   bypassScoring: z.boolean().default(false),
 }).prefault({});
 
+// Traffic control before DATA: greylisting and rate limits, their state in the store.
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** `30s`, `5m`, `24h`, `36d` → milliseconds. */
+const duration = z.string().regex(/^\d+(s|m|h|d)$/, 'a duration such as 30s, 5m, 24h or 36d')
+  .transform((v) => Number(v.slice(0, -1)) * UNIT_MS[v.slice(-1)]).refine((ms) => ms > 0, 'must be longer than 0');
+const prefixBits = (max: number) => z.number().int().min(8).max(max);
+
+const greylist = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** rcpt: first sight of a triplet gets 451 at RCPT TO (no body crosses); data: at the end of DATA, only for mail scoring minScore or more. */
+  stage: z.enum(['rcpt', 'data']).default('rcpt'),
+  /** A retry is accepted this long after the first attempt… */
+  delay: duration.prefault('5m'),
+  /** …and no later than this; after it the triplet starts again. */
+  window: duration.prefault('24h'),
+  /** A passed triplet (and an auto-whitelisted client) is remembered this long after its last use. */
+  expiry: duration.prefault('36d'),
+  /** A client (network) whose triplets passed this many times is not greylisted any more; 0: never (postgrey: 5). */
+  autoWhitelist: z.number().int().min(0).default(5),
+  /** The client part of a triplet: its network, so that a sender retrying from another address of its pool is recognised. */
+  ipv4Prefix: prefixBits(32).default(24),
+  ipv6Prefix: prefixBits(128).default(64),
+  /** Clients whose forward-confirmed reverse name is in one of these domains are not greylisted (big senders with large pools). */
+  skipDomains: z.array(z.string().min(1).transform((d) => d.toLowerCase().replace(/^\.|\.$/g, ''))).default([]),
+  /** Networks and sender domains not greylisted (besides allowlist.networks and allowlist.senderDomains). */
+  skipNetworks: z.array(cidr).default([]),
+  skipSenders: z.array(z.string().min(1).transform((d) => d.toLowerCase().replace(/^\.|\.$/g, ''))).default([]),
+  /** A sender whose SPF passes for the client is matched by its domain instead of the client network (needs checks.auth). */
+  skipSpf: z.boolean().default(false),
+  /** With stage: data, mail scoring below this is not greylisted (Rspamd's greylist action is at 4). */
+  minScore: z.number().default(4),
+}).prefault({}).check((ctx) => {
+  const g = ctx.value;
+  if (g.delay >= g.window) ctx.issues.push({ code: 'custom', input: g, path: ['window'], message: 'must be longer than greylist.delay, or no retry would ever pass' });
+});
+
+/** `100/1h`, `10/m`: a count over a period. */
+const rate = z.string().regex(/^\d+\/\d*(s|m|h|d)$/, 'a count over a period such as 100/1h, 10/m or 1000/1d').transform((v, ctx) => {
+  const [count, period] = v.split('/');
+  const ms = (Number(period.slice(0, -1)) || 1) * UNIT_MS[period.slice(-1)];
+  if (Number(count) < 1) ctx.issues.push({ code: 'custom', input: v, message: 'the count must be at least 1' });
+  return { text: v, count: Number(count), periodMs: ms };
+});
+
+const RATE_KEYS = ['ip', 'network', 'sender', 'senderDomain', 'recipient', 'bounce'] as const;
+const rateLimit = z.strictObject({
+  /** What is counted: per client address, client network, envelope sender, sender domain, recipient, or bounces (null sender) per recipient. */
+  key: z.enum(RATE_KEYS),
+  rate,
+  /** How many may come at once; default: the count of `rate`. Over any period at most rate + burst get through. */
+  burst: positiveInt.optional(),
+  /** Past the limit: tempfail (451 4.7.1, the sender retries) or reject (550 5.7.1). */
+  action: z.enum(['tempfail', 'reject']).default('tempfail'),
+  /** The symbol it reports; default RATELIMIT_<KEY>. Give two limits of one key with different actions their own. */
+  symbol: symbolName.optional(),
+});
+
+const ratelimit = z.strictObject({
+  limits: z.array(rateLimit).default([]),
+  /** The network of the `network` key. */
+  ipv4Prefix: prefixBits(32).default(24),
+  ipv6Prefix: prefixBits(128).default(64),
+}).prefault({}).check((ctx) => {
+  // The action is a force rule on the symbol: one symbol cannot stand for two actions.
+  const actionOf = new Map<string, string>();
+  ctx.value.limits.forEach((l, i) => {
+    const symbol = l.symbol ?? rateLimitSymbol(l.key);
+    const seen = actionOf.get(symbol);
+    if (seen && seen !== l.action) {
+      ctx.issues.push({ code: 'custom', input: l, path: ['limits', i, 'symbol'], message: `${symbol} is already a ${seen} limit: give this one a symbol of its own` });
+    }
+    actionOf.set(symbol, l.action);
+  });
+});
+
+/** RATELIMIT_IP, RATELIMIT_SENDER_DOMAIN, …: the default symbol of a limit's key. */
+export function rateLimitSymbol(key: (typeof RATE_KEYS)[number]): string {
+  return `RATELIMIT_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
 export const configSchema = z.strictObject({
   smtp,
   // In ASCII form, as recipients are compared: bücher.example and xn--bcher-kva.example are one domain.
@@ -302,6 +382,8 @@ export const configSchema = z.strictObject({
   dnsbl,
   uribl,
   allowlist,
+  greylist,
+  ratelimit,
   spf,
   dmarc,
   admin,

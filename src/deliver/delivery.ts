@@ -37,6 +37,8 @@ export interface DeliveryOptions {
   quarantine: Quarantine;
   log: Logger;
   rejectReasons?: readonly RejectReason[];
+  /** The same for deferrals (greylisting: when to retry). */
+  tempfailReasons?: readonly RejectReason[];
 }
 
 export class Delivery {
@@ -55,13 +57,22 @@ export class Delivery {
     return 'Message refused as spam';
   }
 
+  /** The reply text of a deferral; undefined: the generic one. */
+  tempfailText(verdict: Verdict): string | undefined {
+    for (const reason of this.o.tempfailReasons ?? []) {
+      const text = reason(verdict);
+      if (text) return text;
+    }
+    return undefined;
+  }
+
   /** Resolves with the 250 text, or throws the SmtpError to answer instead. */
   async act(t: Transaction, verdict: Verdict, authResults: readonly string[]): Promise<Outcome> {
     switch (verdict.action) {
       case 'reject':
         throw replies.rejected(this.rejectText(verdict), t.tid);
       case 'tempfail':
-        throw replies.tempfail(t.tid);
+        throw replies.tempfail(t.tid, this.tempfailText(verdict));
       case 'quarantine': {
         await this.o.quarantine.hold(quarantineEntry(t, verdict), this.withOurHeaders(t, verdict, authResults));
         return { reply: `2.0.0 Ok: queued as ${t.tid}`, quarantineId: t.tid };
@@ -78,22 +89,21 @@ export class Delivery {
    */
   async release(id: string): Promise<(Outcome & { held: HeldMessage }) | null> {
     const claim = await this.o.quarantine.claim(id);
-    let held: HeldMessage | null;
-    let outcome: Outcome;
+    let released: (Outcome & { held: HeldMessage }) | null = null;
     try {
-      held = await this.o.quarantine.get(id);
-      if (held) outcome = await this.relayHeld(id, held);
+      const held = await this.o.quarantine.get(id);
+      if (held) released = { ...(await this.relayHeld(id, held)), held };
     } catch (err) {
       await claim.giveBack().catch(() => {});
       throw err;
     }
-    if (!held) {
+    if (!released) {
       await claim.giveBack();
       return null;
     }
     // Delivered: the claim stays until it expires, so no node releases it again should this removal fail.
     await this.o.quarantine.delete(id);
-    return { ...outcome!, held };
+    return released;
   }
 
   private async relayHeld(id: string, held: HeldMessage): Promise<Outcome> {

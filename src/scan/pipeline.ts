@@ -1,12 +1,12 @@
 // Runs the checks of each stage concurrently, each under a time limit, and scores what they found.
 // A check that throws or runs out of time becomes `<FAMILY>_ERROR` and a warn line, never a crash.
-import { simpleParser } from 'mailparser';
 import type { Logger } from 'pino';
 import type { Check, Envelope, MessageContent, ScanContext, Stage, SymbolHit, Verdict } from './types.ts';
 import { score, type ScoringPolicy } from './scorer.ts';
 import { errorSymbol } from './symbols.ts';
 import type { RemoteDataStage } from './worker-pool.ts';
 import { deadline } from '../util/deadline.ts';
+import { readMail } from '../mail/mime.ts';
 
 export interface PipelineOptions {
   checks: readonly Check[];
@@ -60,11 +60,15 @@ export class Pipeline {
    * Runs the checks of one stage. The envelope is read when each check starts, so the SMTP layer
    * may fill it in as the dialogue goes on.
    */
-  async runStage(stage: Stage, tid: string, envelope: Envelope, log: Logger, signal: AbortSignal, message?: MessageContent): Promise<StageOutcome> {
+  async runStage(stage: Stage, tid: string, envelope: Envelope, log: Logger, signal: AbortSignal, message?: MessageContent, rcpt?: string, late?: boolean): Promise<StageOutcome> {
     const outcome: StageOutcome = { hits: [], authResults: [] };
-    const checks = this.options.checks.filter((c) => c.stage === stage);
-    await Promise.all(checks.map((check) => this.runCheck(check, { tid, envelope, message, signal, log, authResults: outcome.authResults }, outcome.hits)));
+    const checks = this.options.checks.filter((c) => c.stage === stage && (late === undefined || Boolean(c.late) === late));
+    await Promise.all(checks.map((check) => this.runCheck(check, { tid, envelope, message, rcpt, signal, log, authResults: outcome.authResults }, outcome.hits)));
     return outcome;
+  }
+
+  hasStage(stage: Stage): boolean {
+    return this.options.checks.some((c) => c.stage === stage);
   }
 
   /**
@@ -122,7 +126,7 @@ export class ScanSession {
     if (connect) this.stages.push(connect);
   }
 
-  start(stage: Exclude<Stage, 'data'>): void {
+  start(stage: 'connect' | 'mail'): void {
     this.stages.push(this.pipeline.runStage(stage, this.tid, this.envelope, this.log, this.controller.signal));
   }
 
@@ -132,6 +136,28 @@ export class ScanSession {
     return score(outcomes.flatMap((o) => o.hits), this.pipeline.options.policy);
   }
 
+  /**
+   * The pre-DATA verdict with one more recipient: what is known so far, then this recipient's own checks
+   * (greylisting, rate limits). `own`: the refusal, if any, is this recipient's alone, and the others keep
+   * their chance; an accepted recipient's findings join the message's.
+   */
+  async recipientVerdict(rcpt: string): Promise<{ verdict: Verdict; own: boolean }> {
+    const known = await this.preDataVerdict();
+    if (refuses(known) || !this.pipeline.hasStage('rcpt')) return { verdict: known, own: false };
+    const hits = (await Promise.all(this.stages)).flatMap((o) => o.hits);
+    const own: StageOutcome = { hits: [], authResults: [] };
+    let verdict = known;
+    for (const late of [false, true]) {
+      const outcome = await this.pipeline.runStage('rcpt', this.tid, this.envelope, this.log, this.controller.signal, undefined, rcpt, late);
+      own.hits.push(...outcome.hits);
+      own.authResults.push(...outcome.authResults);
+      verdict = score([...hits, ...own.hits], this.pipeline.options.policy);
+      if (refuses(verdict)) return { verdict, own: true };
+    }
+    this.stages.push(Promise.resolve(own));
+    return { verdict, own: false };
+  }
+
   async finish(raw: Buffer): Promise<ScanResult> {
     const { remote } = this.pipeline;
     let message: MessageContent | undefined;
@@ -139,7 +165,7 @@ export class ScanSession {
     if (remote) {
       data = this.pipeline.runRemoteData(remote, this.tid, this.envelope, raw, this.log, this.controller.signal);
     } else {
-      message = await parseMessage(raw, this.pipeline.options.maxScanSize);
+      message = parseMessage(raw, this.pipeline.options.maxScanSize);
       logParse(message, this.log);
       data = this.pipeline.runStage('data', this.tid, this.envelope, this.log, this.controller.signal, message);
     }
@@ -158,6 +184,10 @@ export class ScanSession {
   }
 }
 
+function refuses(verdict: Verdict): boolean {
+  return verdict.action === 'reject' || verdict.action === 'tempfail';
+}
+
 /** What a parse leaves for the operator: that it failed, or that only the message's beginning was read. */
 export function logParse(message: MessageContent, log: Logger): void {
   if (message.parseError) log.warn({ err: message.parseError }, 'message could not be parsed');
@@ -165,11 +195,11 @@ export function logParse(message: MessageContent, log: Logger): void {
 }
 
 /**
- * Parses once for every check. `text` is only what the message itself carries: rendering HTML to text
- * (html-to-text) cost a tenth of a scan, and the checks read the HTML themselves (Bayes with its own
- * light rendering, the URI lists and GTUBE from the markup).
+ * Parses once for every check, synchronously (src/mail/mime.ts). `text` is only what the message
+ * itself carries: the checks read the HTML themselves (Bayes with its own light rendering, the URI
+ * lists and GTUBE from the markup).
  */
-export async function parseMessage(raw: Buffer, maxBytes?: number): Promise<MessageContent> {
+export function parseMessage(raw: Buffer, maxBytes?: number): MessageContent {
   // A larger message is parsed up to the last line end within the limit: its text parts come first.
   let scanned = raw;
   if (maxBytes !== undefined && raw.length > maxBytes) {
@@ -178,8 +208,7 @@ export async function parseMessage(raw: Buffer, maxBytes?: number): Promise<Mess
   }
   const cut = scanned.length < raw.length ? { parsedBytes: scanned.length } : {};
   try {
-    const parsed = await simpleParser(scanned, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true });
-    return { raw, parsed, ...cut };
+    return { raw, parsed: readMail(scanned), ...cut };
   } catch (err) {
     return { raw, parsed: null, parseError: (err as Error).message, ...cut };
   }

@@ -22,7 +22,7 @@ try {
   const store = await openStore(config.store, { tokenTtlDays: config.bayes.tokenTtlDays });
   const dns = createResolver(config.dns);
   const blocklists = new Blocklists({ config, dns, log });
-  const checks = buildChecks({ config, store, log, dns, blocklists }).filter((c) => c.stage === 'data');
+  const checks = buildChecks({ config, store, log, dns, blocklists, traffic: true }).filter((c) => c.stage === 'data');
   let timings: CheckTiming[] = [];
   const pipeline = new Pipeline({
     checks,
@@ -49,7 +49,7 @@ try {
       messageResolver(dns, envelope, Math.max(0, config.dns.maxQueriesPerMessage - request.dnsUsed));
       blocklists.adoptDisabled(request.disabledZones);
       if (request.spf) adoptSpfOutcome(envelope, request.spf);
-      const message = await parseMessage(raw, config.checks.maxScanSize);
+      const message = parseMessage(raw, config.checks.maxScanSize);
       const messageLog = log.child({ tid });
       logParse(message, messageLog);
       const outcome = await pipeline.runStage('data', tid, envelope, messageLog, controller.signal, message);

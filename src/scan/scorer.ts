@@ -6,6 +6,8 @@ export interface ScoringPolicy {
   scores: Readonly<Record<string, number>>;
   groupCaps: Readonly<Record<string, number>>;
   force: Readonly<Record<string, Action>>;
+  /** Force rules that apply only when the score reaches this (greylisting on score). */
+  forceFrom?: Readonly<Record<string, number>>;
   actions: Readonly<{ tag: number; quarantine: number; reject: number }>;
 }
 
@@ -45,6 +47,8 @@ export function score(hits: readonly SymbolHit[], policy: ScoringPolicy): Verdic
   let forced: Action | undefined;
   for (const name of bySymbol.keys()) {
     const a = policy.force[name];
+    const from = policy.forceFrom?.[name];
+    if (from !== undefined && total < from) continue;
     if (a && (forced === undefined || SEVERITY[a] > SEVERITY[forced])) {
       forced = a;
       forcedBy = name;

@@ -1,10 +1,10 @@
 // The vocabulary of a scan: what checks see, what they say, and what the scorer decides.
 import type { Logger } from 'pino';
-import type { ParsedMail } from 'mailparser';
+import type { MailContent } from '../mail/mime.ts';
 
-/** When a check can run: on connect, once MAIL FROM is known, or once the body is in. */
-export type Stage = 'connect' | 'mail' | 'data';
-export const STAGES: readonly Stage[] = ['connect', 'mail', 'data'];
+/** When a check can run: on connect, once MAIL FROM is known, for each RCPT TO, or once the body is in. */
+export type Stage = 'connect' | 'mail' | 'rcpt' | 'data';
+export const STAGES: readonly Stage[] = ['connect', 'mail', 'rcpt', 'data'];
 
 export type Action = 'accept' | 'tag' | 'quarantine' | 'reject' | 'tempfail';
 
@@ -32,8 +32,8 @@ export interface Envelope {
 /** The message as the data-stage checks see it: raw bytes, parsed once. */
 export interface MessageContent {
   raw: Buffer;
-  /** null when mailparser could not read the message; content checks then report `<FAMILY>_ERROR`. */
-  parsed: ParsedMail | null;
+  /** null when the MIME structure could not be read (MIME_UNPARSABLE); content checks then report `<FAMILY>_ERROR`. */
+  parsed: MailContent | null;
   parseError?: string;
   /** Set when only the first this many bytes were parsed (`checks.maxScanSize`); `raw` is still the whole message. */
   parsedBytes?: number;
@@ -44,6 +44,8 @@ export interface ScanContext {
   envelope: Envelope;
   /** Present in the data stage only. */
   message?: MessageContent;
+  /** In the rcpt stage: the recipient being checked (already in `envelope.rcptTo`). */
+  rcpt?: string;
   /** Aborted when the check's time is up or the client went away. */
   signal: AbortSignal;
   /** Carries the transaction id (`tid`) and client; checks add only what they saw. */
@@ -59,6 +61,11 @@ export interface Check {
   stage: Stage;
   /** Per-check time limit; the pipeline default applies when absent. */
   timeoutMs?: number;
+  /**
+   * rcpt stage: runs after the stage's other checks, and only when they did not refuse. A check that counts
+   * (rate limits) must not count a recipient that greylisting defers: its retry would count again.
+   */
+  late?: boolean;
   run(ctx: ScanContext): Promise<SymbolHit[]>;
 }
 

@@ -31,7 +31,7 @@ export const replies = {
   busy: () => new SmtpError(452, '4.3.1', 'Insufficient system resources, try again later'),
   messageTooBig: (max: number) => new SmtpError(552, '5.3.4', `Message size exceeds fixed maximum message size ${max}`),
   rejected: (reason: string, ref: string) => new SmtpError(550, '5.7.1', `${reason} (reference ${ref})`),
-  tempfail: (ref: string) => new SmtpError(451, '4.7.1', `Message deferred, try again later (reference ${ref})`),
+  tempfail: (ref: string, reason = 'Message deferred, try again later') => new SmtpError(451, '4.7.1', `${reason} (reference ${ref})`),
   transactionTimeout: () => new SmtpError(421, '4.4.2', 'Transaction took too long, closing connection'),
   /** Our own failure while handling a message: never permanent, the sender keeps the message and retries. */
   localError: (ref: string) => new SmtpError(451, '4.3.0', `Local error in processing, try again later (reference ${ref})`),

@@ -32,7 +32,8 @@ export interface SmtpMetrics {
   smtpReply(code: number): void;
   connectionOpened(): void;
   connectionClosed(): void;
-  verdict(action: Verdict['action'], symbols: Verdict['symbols'], refusedBeforeData?: { savedBytes: number }): void;
+  /** `savedBytes` absent: the client announced no size. */
+  verdict(action: Verdict['action'], symbols: Verdict['symbols'], refusedBeforeData?: { savedBytes?: number }, seen?: { forcedBy?: string; size?: number }): void;
 }
 
 /** What a connection carries between its transactions. */
@@ -52,6 +53,8 @@ interface TransactionState {
   timer: NodeJS.Timeout;
   /** Set once a pre-DATA verdict refused the transaction, so later recipients get the same answer. */
   refusal?: SmtpError;
+  /** Set once any recipient was refused (the transaction's, or one recipient's own refusal). */
+  refusedBefore?: boolean;
   /** DSN parameters of MAIL FROM and the accepted RCPT TOs, passed on when relaying. */
   dsn?: DsnRequest;
 }
@@ -301,12 +304,19 @@ export class SmtpGateway {
     try {
       // What is known before the body may already be enough to refuse: the body then never crosses the link.
       txn.envelope.rcptTo.push(rcpt);
-      const verdict = await txn.scan.preDataVerdict();
+      const { verdict, own } = await txn.scan.recipientVerdict(rcpt);
       if (verdict.action === 'reject' || verdict.action === 'tempfail') {
         txn.envelope.rcptTo.pop();
-        txn.refusal = verdict.action === 'reject' ? replies.rejected(this.o.delivery.rejectText(verdict), txn.tid) : replies.tempfail(txn.tid);
-        this.logVerdict(conn, txn, verdict, { stage: 'rcpt', savedBytes: txn.envelope.declaredSize ?? 0 });
-        return cb(txn.refusal);
+        const refusal = verdict.action === 'reject'
+          ? replies.rejected(this.o.delivery.rejectText(verdict), txn.tid)
+          : replies.tempfail(txn.tid, this.o.delivery.tempfailText(verdict));
+        // A refusal of this recipient's own (greylisting, a recipient's rate limit) leaves the others their chance.
+        if (!own) txn.refusal = refusal;
+        // The body is saved only while no recipient was taken; counted at the transaction's first refusal.
+        const saves = txn.envelope.rcptTo.length === 0 && !txn.refusedBefore;
+        txn.refusedBefore = true;
+        this.logVerdict(conn, txn, verdict, { stage: 'rcpt', savedBytes: saves ? txn.envelope.declaredSize : 0, ...(own ? { refusedRcpt: rcpt } : {}) });
+        return cb(refusal);
       }
       txn.dsn = addDsnRecipient(txn.dsn, rcpt, args as SmtpParams);
       cb();
@@ -418,7 +428,8 @@ export class SmtpGateway {
   private logVerdict(conn: ConnectionState, txn: TransactionState, verdict: Verdict, extra: Record<string, unknown>): void {
     const symbols: Record<string, number> = {};
     for (const s of verdict.symbols) symbols[s.name] = s.score;
-    this.o.metrics?.verdict(verdict.action, verdict.symbols, extra.stage === 'rcpt' ? { savedBytes: Number(extra.savedBytes) || 0 } : undefined);
+    const refused = extra.stage === 'rcpt' ? { savedBytes: extra.savedBytes as number | undefined } : undefined;
+    this.o.metrics?.verdict(verdict.action, verdict.symbols, refused, { forcedBy: verdict.forcedBy, size: typeof extra.size === 'number' ? extra.size : undefined });
     conn.log.info({
       tid: txn.tid,
       helo: txn.envelope.helo,

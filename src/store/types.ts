@@ -108,12 +108,98 @@ export interface BayesStore {
   reset(): Promise<void>;
 }
 
+/** Greylisting times (ms) and the auto-whitelist threshold, applied by the store in one atomic step. */
+export interface GreylistPolicy {
+  delayMs: number;
+  windowMs: number;
+  expiryMs: number;
+  /** Passes after which the client is whitelisted as a whole; 0: never. */
+  autoWhitelistAfter: number;
+}
+
+/** A greylisting triplet: `client` is the network (`192.0.2.0/24`) or, for SPF-passing senders, `spf:<domain>`. */
+export interface GreylistTriplet {
+  client: string;
+  sender: string;
+  recipient: string;
+}
+
+/**
+ * new: first sight (or the last one was outside the window); early: retried before the delay; passed: retried
+ * within the window, the triplet is whitelisted now; known: a whitelisted triplet; whitelisted: the client is.
+ */
+export type GreylistState = 'new' | 'early' | 'passed' | 'known' | 'whitelisted';
+
+export interface GreylistSighting {
+  state: GreylistState;
+  /** When the triplet was first seen (ms); 0 for a whitelisted client. */
+  firstSeen: number;
+  /** Set when this pass whitelisted the client. */
+  autoWhitelisted?: boolean;
+}
+
+/** One stored record: a triplet (sender and recipient set) or a client. */
+export interface GreylistEntry {
+  client: string;
+  sender?: string;
+  recipient?: string;
+  /** Triplet: first seen and, once retried in time, passed (ms). */
+  firstSeen?: number;
+  passedAt?: number;
+  /** Client: triplets that passed, and whether it is whitelisted. */
+  passes?: number;
+  whitelisted?: boolean;
+  /** When the record is forgotten (ms). */
+  expires: number;
+}
+
+/** Greylisting state, shared by every gateway using the same store. Every record expires. */
+export interface GreylistStore {
+  /** One sighting of a triplet: looked up and updated atomically, with the client's pass count. */
+  sight(triplet: GreylistTriplet, now: number, policy: GreylistPolicy): Promise<GreylistSighting>;
+  /** Records not yet expired, clients first, at most `limit`. */
+  list(now: number, limit: number): Promise<GreylistEntry[]>;
+  /** Whitelists a client (network or `spf:<domain>`) until `now + expiryMs`. */
+  allow(client: string, now: number, expiryMs: number): Promise<void>;
+  /** Forgets a client and its triplets; returns how many records went. */
+  drop(client: string): Promise<number>;
+}
+
+/** A rate-limit bucket's rule: one message per `intervalMs` on average, up to `burst` at once. */
+export interface RateLimitRule {
+  intervalMs: number;
+  burst: number;
+}
+
+export interface RateLimitOutcome {
+  allowed: boolean;
+  /** Messages the bucket still takes at once after this one. */
+  remaining: number;
+  /** When refused: how long until one more is taken (ms). */
+  retryAfterMs: number;
+}
+
+/**
+ * Rate-limit buckets (GCRA: each stores the time its allowance is used up to). Every bucket expires once
+ * it is full again.
+ */
+export interface RateLimitStore {
+  /** Counts one message against the bucket if it has room, atomically across every gateway. */
+  take(bucket: string, now: number, rule: RateLimitRule): Promise<RateLimitOutcome>;
+  /** How far the bucket's allowance is used, in ms past `now` (0: full allowance); without counting. */
+  peek(bucket: string, now: number): Promise<number>;
+  /** Empties the bucket; returns whether it held anything. */
+  reset(bucket: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly backend: 'embedded' | 'redis';
   quarantine: QuarantineIndex;
   /** Where held messages' bytes live when the store keeps them (shared by every node); absent: files on this node. */
   quarantineMessages?: QuarantineMessages;
   bayes: BayesStore;
+  greylist: GreylistStore;
+  ratelimit: RateLimitStore;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   /** Writes a probe key, reads it back and deletes it; throws when the store cannot be written. */

@@ -22,6 +22,29 @@ describe('Metrics', () => {
     expect(value(text, 'sluice_refused_before_data_bytes_total')).toBe(52_000);
   });
 
+  it('counts greylisting and rate limits with the bytes they kept off the link, the mean standing in for an unannounced size', async () => {
+    const m = new Metrics({ processMetrics: false });
+    m.trafficCauses({ GREYLIST_NEW: 'greylist', GREYLIST_EARLY: 'greylist', RATELIMIT_SENDER: 'ratelimit' });
+    m.verdict('accept', [], undefined, { size: 1000 });
+    m.verdict('accept', [], undefined, { size: 3000 });
+    m.verdict('tempfail', [{ name: 'GREYLIST_NEW' }], { savedBytes: 5000 }, { forcedBy: 'GREYLIST_NEW' });
+    m.verdict('tempfail', [{ name: 'GREYLIST_EARLY' }], {}, { forcedBy: 'GREYLIST_EARLY' });
+    // A second recipient refused in a transaction that already counted its bytes.
+    m.verdict('tempfail', [{ name: 'GREYLIST_NEW' }], { savedBytes: 0 }, { forcedBy: 'GREYLIST_NEW' });
+    m.verdict('accept', [{ name: 'GREYLIST_PASSED' }, { name: 'GREYLIST_AUTOWHITELIST' }], undefined, { size: 2000 });
+    m.verdict('reject', [{ name: 'RATELIMIT_SENDER' }], {}, { forcedBy: 'RATELIMIT_SENDER' });
+    const text = await m.text();
+    expect(value(text, 'sluice_greylist_deferred_total')).toBe(3);
+    expect(value(text, 'sluice_greylist_passed_total')).toBe(1);
+    expect(value(text, 'sluice_greylist_autowhitelisted_total')).toBe(1);
+    expect(value(text, 'sluice_ratelimited_total{symbol="RATELIMIT_SENDER"}')).toBe(1);
+    // Announced 5000; the unannounced one at the mean of 1000 and 3000; the rate-limited one at the mean of three.
+    expect(value(text, 'sluice_bytes_not_received_total{cause="greylist"}')).toBe(5000 + 2000);
+    expect(value(text, 'sluice_bytes_not_received_total{cause="ratelimit"}')).toBe(2000);
+    expect(value(text, 'sluice_refused_before_data_bytes_total')).toBe(9000);
+    expect(value(text, 'sluice_refused_before_data_total')).toBe(4);
+  });
+
   it('reads the DNS layer and the quarantine size at scrape time', async () => {
     const m = new Metrics({ processMetrics: false });
     const dns = { stats: { lookups: 10, cacheHits: 4, queries: 6, failures: 1 } };
@@ -86,6 +109,8 @@ describe('Metrics', () => {
       backend: 'embedded',
       quarantine: { add: failing, get: async () => null, remove: failing, list: failing, olderThan: failing },
       bayes: { counts: failing },
+      greylist: { sight: failing },
+      ratelimit: { take: failing },
       ping: failing,
       close: async () => {},
     } as unknown as Store;
@@ -95,7 +120,11 @@ describe('Metrics', () => {
     await expect(store.quarantine.add({} as never)).rejects.toThrow('down');
     await expect(store.ping()).rejects.toThrow('down');
     await expect(store.bayes.counts(new BigInt64Array())).rejects.toThrow('down');
+    await expect(store.greylist.sight({} as never, 0, {} as never)).rejects.toThrow('down');
+    await expect(store.ratelimit.take('b', 0, {} as never)).rejects.toThrow('down');
     const text = await m.text();
+    expect(value(text, 'sluice_store_errors_total{op="greylist.sight"}')).toBe(1);
+    expect(value(text, 'sluice_store_errors_total{op="ratelimit.take"}')).toBe(1);
     expect(value(text, 'sluice_store_errors_total{op="quarantine.add"}')).toBe(1);
     expect(value(text, 'sluice_store_errors_total{op="ping"}')).toBe(1);
     expect(value(text, 'sluice_store_errors_total{op="bayes.counts"}')).toBe(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { simpleParser } from 'mailparser';
+import { readMail } from '../../src/mail/mime.ts';
 import { DEFAULT_TOKENIZER_OPTIONS, htmlToText, normalizeText, splitWords, tokenize, TOKEN_BODY, TOKEN_HEADER } from '../../src/bayes/tokenizer.ts';
 import { hashString, mergeTokenIds, TokenIdBuilder } from '../../src/bayes/hash.ts';
 
@@ -9,7 +9,7 @@ const words = (text: string) => {
   return out;
 };
 
-const parse = (raw: string) => simpleParser(Buffer.from(raw.replace(/\n/g, '\r\n')));
+const parse = (raw: string) => readMail(Buffer.from(raw.replace(/\n/g, '\r\n')));
 
 describe('words', () => {
   it('folds case and compatibility forms (NFKC)', () => {
@@ -86,23 +86,28 @@ Content-Type: text/html
   });
 
   it('reads HTML-only mail as text and takes its link domains', async () => {
-    const html = await parse(`From: a@example.org
+    const page = (link: string) => parse(`From: a@example.org
 Subject: offer
 Content-Type: text/html
 
-<html><body><p>Great <b>offer</b> today</p><a href="https://shop.spam.example/x">click</a></body></html>
+<html><body><p>Great <b>offer</b> today</p><a ${link}>click</a></body></html>
 `);
     const text = await parse(`From: a@example.org
 Subject: offer
 Content-Type: text/plain
 
-Great offer today click https://shop.spam.example/x
+Great offer today click
 `);
-    const a = tokenize(html, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
-    const b = tokenize(text, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
-    // The words and the link domain are shared; only HTML structure tokens differ.
+    const options = { ...DEFAULT_TOKENIZER_OPTIONS, headers: false };
+    const a = tokenize(await page('href="https://shop.spam.example/x"'), options);
+    const b = tokenize(text, options);
+    const unlinked = tokenize(await page('name="x"'), options);
+    // The words are shared; only HTML structure tokens differ.
     const shared = [...a.ids].filter((id) => b.ids.includes(id));
     expect(shared.length).toBeGreaterThanOrEqual(b.ids.length - 4);
+    // The link adds its domains (url:shop.spam.example, url:spam.example) beside html:a:href.
+    const fromLink = [...a.ids].filter((id) => !unlinked.ids.includes(id));
+    expect(fromLink.length).toBeGreaterThanOrEqual(3);
   });
 
   it('understands a Chinese spam as well as an English one: as many words', async () => {
@@ -148,6 +153,18 @@ ${header}`);
     expect(b).toEqual(a);
     expect(c).not.toEqual(a);
     expect(a.length).toBeGreaterThan((await ids(header)).length);
+  });
+
+  it("reads a hop's host names as words, without their parent domains: those name the relays of one site", async () => {
+    const idOf = (text: string) => {
+      const h = hashString(text);
+      return BigInt.asIntN(64, (BigInt(h.high) << 32n) | BigInt(h.low));
+    };
+    const tokens = await ids(`Received: from mx.sender.example (mx.sender.example [192.0.2.7]) by mail.example.org (Postfix) with ESMTP\n${header}`);
+    expect(tokens).toContain(idOf('rcvd:w:mail.example.org'));
+    expect(tokens).toContain(idOf('rcvd:with:esmtp'));
+    expect(tokens).not.toContain(idOf('rcvd:by:example.org'));
+    expect(tokens).not.toContain(idOf('rcvd:by:mail.example.org'));
   });
 });
 

@@ -43,7 +43,8 @@ export interface SendInput {
 /** Config overrides, as they would be written in the YAML file, merged one level deep over the test defaults. */
 export type Overrides = z.input<typeof configSchema>;
 
-export async function startTestGateway(overrides: Overrides = {}, options: { sink?: Sink } = {}): Promise<TestGateway> {
+/** `now`: the clock of greylisting and rate limits, which a test moves forward instead of sleeping. */
+export async function startTestGateway(overrides: Overrides = {}, options: { sink?: Sink; now?: () => number } = {}): Promise<TestGateway> {
   const sink = options.sink ?? (await startSink());
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const base: Record<string, unknown> = {
@@ -70,7 +71,7 @@ export async function startTestGateway(overrides: Overrides = {}, options: { sin
     },
   });
   const log = pino({ level: config.log.level }, logStream);
-  const gateway = await startGateway(config, log);
+  const gateway = await startGateway(config, log, { now: options.now });
   const port = gateway.port;
   return {
     gateway, sink, config, port, dataDir, logs,

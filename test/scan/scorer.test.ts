@@ -21,6 +21,12 @@ describe('scorer', () => {
     expect([at(4.99), at(5), at(9.99), at(10), at(15), at(100)]).toEqual(['accept', 'tag', 'tag', 'quarantine', 'reject', 'reject']);
   });
 
+  it('applies a force rule with a score floor only at or above it', () => {
+    const p = policy({ force: { TEST_GATE: 'tempfail' }, forceFrom: { TEST_GATE: 4 } });
+    expect(score([{ name: 'TEST_GATE' }, { name: 'TEST_A' }], p)).toMatchObject({ action: 'accept', score: 3 });
+    expect(score([{ name: 'TEST_GATE' }, { name: 'TEST_A', factor: 4 / 3 }], p)).toMatchObject({ action: 'tempfail', forcedBy: 'TEST_GATE' });
+  });
+
   it('counts a symbol once, with its strongest factor', () => {
     expect(score([{ name: 'TEST_A', factor: 0.5 }, { name: 'TEST_A', factor: 2 }, { name: 'TEST_A' }], policy()).score).toBe(6);
   });

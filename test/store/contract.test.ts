@@ -360,6 +360,152 @@ for (const backend of backends) {
         expect(await backend.leftovers(own)).toEqual([]);
       });
     });
+
+    describe('greylist', () => {
+      // Time is the caller's: both stores judge expiry by `now`, so a test moves it forward at will.
+      const MIN = 60_000;
+      const policy = { delayMs: 5 * MIN, windowMs: 24 * 60 * MIN, expiryMs: 36 * 24 * 60 * MIN, autoWhitelistAfter: 3 };
+      const T0 = Date.UTC(2026, 11, 1);
+      let n = 0;
+      // Each test its own client, so the tests share one store without meeting.
+      const client = () => `198.51.${++n}.0/24`;
+      const triplet = (c: string, rcpt = 'user@example.net') => ({ client: c, sender: 'news@list.example', recipient: rcpt });
+
+      it('greylists a new triplet, refuses an early retry, passes one in the window and then knows it', async () => {
+        const t = triplet(client());
+        expect(await store.greylist.sight(t, T0, policy)).toEqual({ state: 'new', firstSeen: T0 });
+        expect(await store.greylist.sight(t, T0 + 4 * MIN, policy)).toEqual({ state: 'early', firstSeen: T0 });
+        expect(await store.greylist.sight(t, T0 + 5 * MIN, policy)).toEqual({ state: 'passed', firstSeen: T0 });
+        expect(await store.greylist.sight(t, T0 + 6 * MIN, policy)).toEqual({ state: 'known', firstSeen: T0 });
+        // Each use refreshes the expiry: 30 days after the last use it is still known.
+        expect(await store.greylist.sight(t, T0 + 30 * 24 * 60 * MIN, policy)).toEqual({ state: 'known', firstSeen: T0 });
+        expect(await store.greylist.sight(t, T0 + 60 * 24 * 60 * MIN, policy)).toEqual({ state: 'known', firstSeen: T0 });
+        // Unused past the expiry, it is new again.
+        const later = T0 + 97 * 24 * 60 * MIN;
+        expect(await store.greylist.sight(t, later, policy)).toEqual({ state: 'new', firstSeen: later });
+      });
+
+      it('starts again when the retry comes after the window', async () => {
+        const t = triplet(client());
+        await store.greylist.sight(t, T0, policy);
+        const late = T0 + 25 * 60 * MIN;
+        expect(await store.greylist.sight(t, late, policy)).toEqual({ state: 'new', firstSeen: late });
+        expect(await store.greylist.sight(t, late + 5 * MIN, policy)).toEqual({ state: 'passed', firstSeen: late });
+      });
+
+      it('keeps triplets apart by client, sender and recipient', async () => {
+        const c = client();
+        await store.greylist.sight(triplet(c), T0, policy);
+        expect((await store.greylist.sight(triplet(c, 'other@example.net'), T0 + 5 * MIN, policy)).state).toBe('new');
+        expect((await store.greylist.sight({ ...triplet(c), sender: 'else@list.example' }, T0 + 5 * MIN, policy)).state).toBe('new');
+        expect((await store.greylist.sight(triplet(client()), T0 + 5 * MIN, policy)).state).toBe('new');
+      });
+
+      it('whitelists a client after N passed triplets, until it goes unused past the expiry', async () => {
+        const c = client();
+        const outcomes = [];
+        for (let i = 0; i < 3; i++) {
+          await store.greylist.sight(triplet(c, `u${i}@example.net`), T0, policy);
+          outcomes.push(await store.greylist.sight(triplet(c, `u${i}@example.net`), T0 + 5 * MIN, policy));
+        }
+        expect(outcomes.map((o) => [o.state, o.autoWhitelisted ?? false])).toEqual([['passed', false], ['passed', false], ['passed', true]]);
+        expect(await store.greylist.sight(triplet(c, 'new@example.net'), T0 + 6 * MIN, policy)).toEqual({ state: 'whitelisted', firstSeen: 0 });
+        const gone = T0 + 40 * 24 * 60 * MIN;
+        expect((await store.greylist.sight(triplet(c, 'new@example.net'), gone, policy)).state).toBe('new');
+      });
+
+      it('never whitelists a client when the threshold is 0', async () => {
+        const c = client();
+        for (let i = 0; i < 5; i++) {
+          await store.greylist.sight(triplet(c, `u${i}@example.net`), T0, { ...policy, autoWhitelistAfter: 0 });
+          await store.greylist.sight(triplet(c, `u${i}@example.net`), T0 + 5 * MIN, { ...policy, autoWhitelistAfter: 0 });
+        }
+        expect((await store.greylist.sight(triplet(c, 'x@example.net'), T0 + 6 * MIN, policy)).state).toBe('new');
+      });
+
+      it('lists, allows and drops clients with their triplets', async () => {
+        const c = client();
+        const allowed = client();
+        await store.greylist.sight(triplet(c), T0, policy);
+        await store.greylist.sight(triplet(c), T0 + 5 * MIN, policy);
+        await store.greylist.sight(triplet(c, 'b@example.net'), T0 + 5 * MIN, policy);
+        await store.greylist.allow(allowed, T0, policy.expiryMs);
+        const mine = (await store.greylist.list(T0 + 6 * MIN, 1000)).filter((e) => e.client === c || e.client === allowed);
+        const key = (e: { client: string; recipient?: string }) => `${e.client} ${e.recipient ?? ''}`;
+        expect(mine.sort((a, b) => key(a).localeCompare(key(b)))).toEqual([
+          { client: c, passes: 1, whitelisted: false, expires: T0 + 5 * MIN + policy.expiryMs },
+          { client: c, sender: 'news@list.example', recipient: 'b@example.net', firstSeen: T0 + 5 * MIN, expires: T0 + 5 * MIN + policy.windowMs },
+          { client: c, sender: 'news@list.example', recipient: 'user@example.net', firstSeen: T0, passedAt: T0 + 5 * MIN, expires: T0 + 5 * MIN + policy.expiryMs },
+          { client: allowed, passes: 0, whitelisted: true, expires: T0 + policy.expiryMs },
+        ]);
+        expect(await store.greylist.sight(triplet(allowed), T0 + MIN, policy)).toEqual({ state: 'whitelisted', firstSeen: 0 });
+        expect(await store.greylist.drop(c)).toBe(3);
+        expect(await store.greylist.drop(c)).toBe(0);
+        expect((await store.greylist.sight(triplet(c), T0 + 7 * MIN, policy)).state).toBe('new');
+        expect(await store.greylist.drop(allowed)).toBe(1);
+        expect((await store.greylist.sight(triplet(allowed), T0 + 7 * MIN, policy)).state).toBe('new');
+      });
+    });
+
+    describe('rate limits', () => {
+      const T0 = Date.UTC(2026, 11, 1);
+      // 10 per minute: one every 6 s, up to 3 at once.
+      const rule = { intervalMs: 6000, burst: 3 };
+      let n = 0;
+      const bucket = () => `sender:${++n}@example.org`;
+
+      it('takes a burst at once, then one per interval', async () => {
+        const b = bucket();
+        const got = [];
+        for (let i = 0; i < 5; i++) got.push(await store.ratelimit.take(b, T0, rule));
+        expect(got).toEqual([
+          { allowed: true, remaining: 2, retryAfterMs: 0 },
+          { allowed: true, remaining: 1, retryAfterMs: 0 },
+          { allowed: true, remaining: 0, retryAfterMs: 0 },
+          { allowed: false, remaining: 0, retryAfterMs: 6000 },
+          { allowed: false, remaining: 0, retryAfterMs: 6000 },
+        ]);
+        expect((await store.ratelimit.take(b, T0 + 5999, rule)).allowed).toBe(false);
+        expect(await store.ratelimit.take(b, T0 + 6000, rule)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+        expect(await store.ratelimit.take(b, T0 + 6000, rule)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 6000 });
+        // Idle for a long time, the bucket is full again, never fuller.
+        expect(await store.ratelimit.take(b, T0 + 3_600_000, rule)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
+      });
+
+      it('over a steady stream lets through the rate plus one burst', async () => {
+        const b = bucket();
+        let allowed = 0;
+        // One attempt a second from 0 to 60 s: the 10 a minute refills plus the burst of 3 there at the start.
+        for (let s = 0; s <= 60; s++) if ((await store.ratelimit.take(b, T0 + s * 1000, rule)).allowed) allowed++;
+        expect(allowed).toBe(3 + 10);
+      });
+
+      it('takes a rate whose interval is not a whole number of milliseconds (7/1h)', async () => {
+        const b = bucket();
+        const seventh = { intervalMs: 3_600_000 / 7, burst: 1 };
+        expect((await store.ratelimit.take(b, T0, seventh)).allowed).toBe(true);
+        expect((await store.ratelimit.take(b, T0 + 514_285, seventh)).allowed).toBe(false);
+        expect((await store.ratelimit.take(b, T0 + 514_286, seventh)).allowed).toBe(true);
+      });
+
+      it('counts concurrent takes atomically', async () => {
+        const b = bucket();
+        const got = await Promise.all(Array.from({ length: 20 }, () => store.ratelimit.take(b, T0, rule)));
+        expect(got.filter((o) => o.allowed)).toHaveLength(3);
+      });
+
+      it('peeks without counting and resets', async () => {
+        const b = bucket();
+        expect(await store.ratelimit.peek(b, T0)).toBe(0);
+        await store.ratelimit.take(b, T0, rule);
+        await store.ratelimit.take(b, T0, rule);
+        expect(await store.ratelimit.peek(b, T0)).toBe(12_000);
+        expect(await store.ratelimit.peek(b, T0 + 3000)).toBe(9000);
+        expect(await store.ratelimit.reset(b)).toBe(true);
+        expect(await store.ratelimit.reset(b)).toBe(false);
+        expect(await store.ratelimit.take(b, T0, rule)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
+      });
+    });
   });
 }
 

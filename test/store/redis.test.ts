@@ -32,6 +32,42 @@ describe('redis keys', () => {
   });
 });
 
+describe('redis traffic-control keys', () => {
+  it('share the {greylist} hash tag, give each rate-limit bucket its own, and keep no two triplets in one key', () => {
+    const keys = new RedisKeys('pre:');
+    for (const key of [keys.greylistTriplet('192.0.2.0/24', 'a@x', 'b@y'), keys.greylistClient('192.0.2.0/24')]) expect(key).toMatch(/^pre:\{greylist\}:/);
+    expect(keys.rateLimitBucket('sender:a@x 100/1h')).toBe('pre:ratelimit:{sender:a@x 100/1h}');
+    // Without a separator-proof encoding these two would be one key.
+    expect(keys.greylistTriplet('c', 'a b', 'c')).not.toBe(keys.greylistTriplet('c', 'a', 'b c'));
+  });
+
+  it('put a TTL on every key they write', async () => {
+    const store = await RedisStore.open({ url: inject('redisUrl'), prefix: `ttl:${process.pid}:` });
+    try {
+      const policy = { delayMs: 300_000, windowMs: 86_400_000, expiryMs: 36 * 86_400_000, autoWhitelistAfter: 1 };
+      const now = Date.now();
+      const t = { client: '192.0.2.0/24', sender: 'a@x.example', recipient: 'b@y.example' };
+      await store.greylist.sight(t, now, policy);
+      await store.greylist.sight({ ...t, recipient: 'c@y.example' }, now, policy);
+      await store.greylist.sight(t, now + 300_000, policy);
+      await store.greylist.allow('198.51.100.0/24', now, policy.expiryMs);
+      await store.ratelimit.take('ip:192.0.2.1 10/1h', now, { intervalMs: 360_000, burst: 10 });
+      const written = (await store.client.keys(`ttl:${process.pid}:*`)).filter((k) => !k.includes('{quarantine}'));
+      expect(written).toHaveLength(5);
+      for (const key of written) {
+        const ttl = await store.client.pttl(key);
+        expect({ key, positive: ttl > 0 }).toEqual({ key, positive: true });
+      }
+      // A waiting triplet lives for the window, a passed one and a client for the expiry, a bucket until it is full again.
+      expect(await store.client.pttl(store.keys.greylistTriplet(t.client, t.sender, 'c@y.example'))).toBeLessThanOrEqual(policy.windowMs);
+      expect(await store.client.pttl(store.keys.greylistTriplet(t.client, t.sender, t.recipient))).toBeGreaterThan(policy.windowMs);
+      expect(await store.client.pttl(store.keys.rateLimitBucket('ip:192.0.2.1 10/1h'))).toBeLessThanOrEqual(360_000);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('redis token keys', () => {
   it('keep their names: the prefix and the id\'s 8 bytes in base64url, however they are built', () => {
     const keys = new RedisKeys('pré:');

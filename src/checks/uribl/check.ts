@@ -1,7 +1,7 @@
 // Domain lists (DBL / URIBL / SURBL style): the envelope-sender domain at MAIL FROM, so a listed
 // sender can be refused before the body; the From domain and every linked domain once the body is in.
-import type { ParsedMail } from 'mailparser';
 import type { Check, ScanContext, SymbolHit } from '../../scan/types.ts';
+import type { MailContent } from '../../mail/mime.ts';
 import { defineSymbols } from '../../scan/symbols.ts';
 import { domainOf, type Allowlist } from '../client/allowlist.ts';
 import type { Blocklists } from '../dnsbl/blocklists.ts';
@@ -66,7 +66,7 @@ export function uriblChecks(options: UriblOptions): Check[] {
   ];
 }
 
-function fromDomains(parsed: ParsedMail | null): string[] {
-  const from = parsed?.from?.value ?? [];
+function fromDomains(parsed: MailContent | null): string[] {
+  const from = parsed?.from ?? [];
   return from.map((a) => domainOf(a.address ?? '')).filter((d) => d !== '');
 }

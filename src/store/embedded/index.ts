@@ -6,6 +6,8 @@ import { DatabaseSync } from 'node:sqlite';
 import type { Store } from '../types.ts';
 import { SqliteQuarantineIndex } from './quarantine.ts';
 import { SqliteBayesStore } from './bayes.ts';
+import { SqliteGreylistStore } from './greylist.ts';
+import { SqliteRateLimitStore } from './ratelimit.ts';
 
 export interface EmbeddedStoreOptions {
   /** Bayes tokens seen once and not learned for this many days are pruned. */
@@ -17,6 +19,8 @@ export class EmbeddedStore implements Store {
   readonly db: DatabaseSync;
   readonly quarantine: SqliteQuarantineIndex;
   readonly bayes: SqliteBayesStore;
+  readonly greylist: SqliteGreylistStore;
+  readonly ratelimit: SqliteRateLimitStore;
 
   constructor(dir: string, options: EmbeddedStoreOptions = {}) {
     mkdirSync(dir, { recursive: true });
@@ -25,6 +29,8 @@ export class EmbeddedStore implements Store {
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.quarantine = new SqliteQuarantineIndex(this.db);
     this.bayes = new SqliteBayesStore(this.db, { tokenTtlDays: options.tokenTtlDays ?? 30 });
+    this.greylist = new SqliteGreylistStore(this.db);
+    this.ratelimit = new SqliteRateLimitStore(this.db);
   }
 
   async ping(): Promise<void> {

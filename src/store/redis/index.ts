@@ -7,6 +7,8 @@ import { RedisKeys } from './keys.ts';
 import { RedisBayesStore } from './bayes.ts';
 import { RedisQuarantineIndex } from './quarantine.ts';
 import { RedisQuarantineMessages, type ReplicaPolicy } from './quarantine-messages.ts';
+import { RedisGreylistStore } from './greylist.ts';
+import { RedisRateLimitStore } from './ratelimit.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -26,6 +28,8 @@ export class RedisStore implements Store {
   readonly quarantine: RedisQuarantineIndex;
   readonly quarantineMessages: RedisQuarantineMessages;
   readonly bayes: RedisBayesStore;
+  readonly greylist: RedisGreylistStore;
+  readonly ratelimit: RedisRateLimitStore;
 
   private constructor(client: RedisClient, options: RedisStoreOptions) {
     this.client = client;
@@ -33,6 +37,8 @@ export class RedisStore implements Store {
     this.quarantine = new RedisQuarantineIndex(client, this.keys);
     this.quarantineMessages = new RedisQuarantineMessages(client, this.keys, options.quarantineReplicas ?? { replicas: 'auto', timeoutMs: 2000 });
     this.bayes = new RedisBayesStore(client, this.keys, { tokenTtlDays: options.tokenTtlDays ?? 30 });
+    this.greylist = new RedisGreylistStore(client, this.keys);
+    this.ratelimit = new RedisRateLimitStore(client, this.keys);
   }
 
   /** Connects and waits for the server; once open, the client reconnects by itself after an outage. */

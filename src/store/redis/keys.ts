@@ -1,6 +1,7 @@
 // Every Redis key name Sluice uses, built here and nowhere else.
-// Keys that one script touches together share a hash tag ({bayes}, {quarantine}), so they live in
-// one slot and the scripts also run on Redis Cluster.
+// Keys that one script touches together share a hash tag ({bayes}, {quarantine}, {greylist}), so they
+// live in one slot and the scripts also run on Redis Cluster. A rate-limit bucket is its own hash tag:
+// its script touches that key alone, and the buckets spread over the slots.
 
 export class RedisKeys {
   readonly prefix: string;
@@ -117,6 +118,40 @@ export class RedisKeys {
   probe(token: string): string {
     return `${this.prefix}probe:${token}`;
   }
+
+  /** Hash of one greylisting triplet; the parts as JSON, so no address can make two triplets one key. */
+  greylistTriplet(client: string, sender: string, recipient: string): string {
+    return `${this.prefix}{greylist}:t:${JSON.stringify([client, sender, recipient])}`;
+  }
+
+  /** Pattern of every triplet of one client (for dropping it). */
+  greylistTripletsOf(client: string): string {
+    return `${this.prefix}{greylist}:t:${globEscape(JSON.stringify([client]).slice(0, -1))},*`;
+  }
+
+  /** Hash of one greylisting client (network or `spf:<domain>`): passes, whitelisted. */
+  greylistClient(client: string): string {
+    return `${this.prefix}{greylist}:c:${client}`;
+  }
+
+  /** Patterns of every greylisting client and triplet key. */
+  get greylistClientPattern(): string {
+    return `${this.prefix}{greylist}:c:*`;
+  }
+
+  get greylistTripletPattern(): string {
+    return `${this.prefix}{greylist}:t:*`;
+  }
+
+  /** String: the time (ms) a rate-limit bucket's allowance is used up to. */
+  rateLimitBucket(bucket: string): string {
+    return `${this.prefix}ratelimit:{${bucket}}`;
+  }
+}
+
+/** A literal for a SCAN MATCH pattern. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /** A token id's 8 bytes (little-endian) as 11 base64url characters: shorter keys, less memory per token. */
