@@ -16,6 +16,8 @@ interface Prerequisite {
 
 const PREREQUISITES: Prerequisite[] = [
   { pkg: 'redis-server', program: 'redis-server' },
+  // redis-cli --cluster create joins the Cluster of test/e2e/cluster.test.ts; redis-server depends on it.
+  { pkg: 'redis-tools', program: 'redis-cli' },
   { pkg: 'chromium', program: '/usr/bin/chromium' },
   { pkg: 'jq', program: 'jq' },
 ];

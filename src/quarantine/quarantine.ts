@@ -13,7 +13,7 @@ export interface HeldMessage {
   raw: Buffer;
 }
 
-/** Another release (or delete) of the message has the claim, here or on another node. */
+/** Another release of the message has the claim, here or on another node. */
 export class AlreadyReleasedError extends Error {
   constructor(id: string) {
     super(`${id} is already released (or being released)`);

@@ -40,8 +40,8 @@ export interface QuarantineIndex {
   /** Ids of entries older than `time` (ms), oldest first, at most `limit`. */
   olderThan(time: number, limit: number): Promise<string[]>;
   /**
-   * Takes the right to release (or delete) one entry, for `ttlMs`: true for one caller only, whichever node
-   * it runs on, so two operators asking at once deliver the message once. `holder` names the caller.
+   * Takes the right to release one entry, for `ttlMs`: true for one caller only, whichever node it runs
+   * on, so two operators asking at once deliver the message once. `holder` names the caller.
    */
   claim(id: string, holder: string, ttlMs: number): Promise<boolean>;
   /** Gives a claim back (the release failed and may be tried again); only the holder's own claim goes. */
