@@ -1,11 +1,12 @@
 // Two gateways as one on a Redis Cluster (3 masters, 3 replicas, real processes on loopback): the same
-// checks as on Sentinel, then the master serving the quarantine's slot is killed and its replica takes
-// over; mail keeps flowing and every 250 is downstream or in the quarantine.
+// checks as on Sentinel, then the quarantine's slot is moved to another master mid-run, then the master
+// serving it is killed and its replica takes over; through both, mail keeps flowing and every 250 is
+// downstream or in the quarantine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterSet } from '../helpers/redis-cluster.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { checkFailover, checkSharedBayes, checkSharedRelease, startTwoNodes, waitsOn } from '../helpers/two-nodes.ts';
+import { checkSwitch, checkSharedBayes, checkSharedRelease, startTwoNodes, waitsOn } from '../helpers/two-nodes.ts';
 import type { RedisStore } from '../../src/store/redis/index.ts';
 
 let cluster: RedisClusterSet;
@@ -37,12 +38,30 @@ describe('two gateways on Redis Cluster', () => {
     expect(await waitsOn((await cluster.shardOf((a.gateway.core.store as RedisStore).keys.quarantineByTime)).master.port)).toBeGreaterThan(0);
   });
 
+  it('keeps taking mail while the quarantine\'s slot moves to another master (MOVED and ASK redirections), and loses none of what it said 250 to', async () => {
+    const key = (a.gateway.core.store as RedisStore).keys.quarantineByTime;
+    const { master } = await cluster.shardOf(key);
+    const bayes = await cluster.shardOf((a.gateway.core.store as RedisStore).keys.bayesLearned);
+    // A master that serves neither the quarantine nor Bayes now.
+    const to = (await cluster.masters()).find((m) => m !== master && m !== bayes.master)!;
+    let moved: Promise<void> | undefined;
+    const summary = await checkSwitch(a, b, sink, {
+      begin: async () => { moved = cluster.moveSlot(key, to); },
+      settled: async () => {
+        await moved;
+        expect((await cluster.shardOf(key)).master).toBe(to);
+      },
+      newPort: to.port,
+    });
+    console.info(`cluster slot migration: ${JSON.stringify(summary)}`);
+  }, 60_000);
+
   it('keeps taking mail while the master of the quarantine slot is killed and its replica promoted, and loses none of what it said 250 to', async () => {
     const key = (a.gateway.core.store as RedisStore).keys.quarantineByTime;
     const { master, replica } = await cluster.shardOf(key);
-    const summary = await checkFailover(a, b, sink, {
-      kill: () => master.kill(),
-      promoted: async () => { expect(await cluster.promoted(key, master.port, 30_000)).toBe(replica.port); },
+    const summary = await checkSwitch(a, b, sink, {
+      begin: () => master.kill(),
+      settled: async () => { expect(await cluster.promoted(key, master.port, 30_000)).toBe(replica.port); },
       newPort: replica.port,
     });
     console.info(`cluster failover: ${JSON.stringify(summary)}`);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSentinelSet, type SentinelSet } from '../helpers/redis-sentinel.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { checkFailover, checkSharedBayes, checkSharedRelease, startTwoNodes, waitsOn } from '../helpers/two-nodes.ts';
+import { checkSwitch, checkSharedBayes, checkSharedRelease, startTwoNodes, waitsOn } from '../helpers/two-nodes.ts';
 
 let set: SentinelSet;
 let sink: Sink;
@@ -40,9 +40,9 @@ describe('two gateways on Redis Sentinel', () => {
   it('keeps taking mail while the master is killed and a replica promoted, and loses none of what it said 250 to', async () => {
     const oldMaster = await set.masterPort();
     expect(oldMaster).toBe(set.master.port);
-    const summary = await checkFailover(a, b, sink, {
-      kill: () => set.master.kill(),
-      promoted: async () => { expect(await set.promoted(oldMaster, 30_000)).toBe(set.replica.port); },
+    const summary = await checkSwitch(a, b, sink, {
+      begin: () => set.master.kill(),
+      settled: async () => { expect(await set.promoted(oldMaster, 30_000)).toBe(set.replica.port); },
       newPort: set.replica.port,
     });
     console.info(`sentinel failover: ${JSON.stringify(summary)}`);

@@ -16,6 +16,14 @@ export interface RedisClusterSet {
   shardOf(key: string): Promise<{ master: RedisServer; replica: RedisServer }>;
   /** Resolves once `key`'s slot is served by another server than `oldPort`; with its port. */
   promoted(key: string, oldPort: number, timeoutMs: number): Promise<number>;
+  /**
+   * Moves `key`'s slot to the master `to`, as `redis-cli --cluster reshard` does (IMPORTING, MIGRATING,
+   * MIGRATE a few keys at a time, then the slot's new owner told to every master), slowly enough that
+   * clients meet ASK and MOVED redirections while it runs.
+   */
+  moveSlot(key: string, to: RedisServer): Promise<void>;
+  /** The servers that are masters now. */
+  masters(): Promise<RedisServer[]>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +81,24 @@ export async function startRedisCluster(nodeTimeoutMs = 1000): Promise<RedisClus
         let port = oldPort;
         await waitUntil(async () => (port = (await shardOf(key)).master?.port ?? oldPort) !== oldPort, timeoutMs, `no failover away from port ${oldPort}`);
         return port;
+      },
+      async masters() {
+        const roles = await Promise.all(servers.map((s) => client(s.port).call('ROLE').then((r) => (r as string[])[0], () => 'gone')));
+        return servers.filter((_, i) => roles[i] === 'master');
+      },
+      async moveSlot(key, to) {
+        const { master: from } = await shardOf(key);
+        const slot = await client(from.port).cluster('KEYSLOT', key);
+        const [fromId, toId] = await Promise.all([client(from.port).cluster('MYID'), client(to.port).cluster('MYID')]);
+        await client(to.port).cluster('SETSLOT', slot, 'IMPORTING', fromId);
+        await client(from.port).cluster('SETSLOT', slot, 'MIGRATING', toId);
+        for (;;) {
+          const keys = await client(from.port).cluster('GETKEYSINSLOT', slot, 5);
+          if (!keys.length) break;
+          await client(from.port).call('MIGRATE', '127.0.0.1', to.port, '', 0, 5000, 'KEYS', ...keys);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        for (const s of servers) await client(s.port).cluster('SETSLOT', slot, 'NODE', toId).catch(() => {});
       },
       stop,
     };

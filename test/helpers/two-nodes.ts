@@ -80,26 +80,27 @@ export async function checkSharedRelease(a: TestGateway, b: TestGateway, sink: S
   return `${id}: A ${fromA.status}, B ${fromB.status}, delivered once`;
 }
 
-export interface Failover {
-  /** Kills the server that holds the shared state now. */
-  kill(): Promise<void>;
-  /** Resolves once Redis has promoted a replica in its place. */
-  promoted(): Promise<void>;
-  /** The port of the server that should answer each node now. */
+/** A change of the server that holds the quarantine, made while mail flows: a failover, a slot migration. */
+export interface Switch {
+  /** Starts it: kills the master, or moves the slot. */
+  begin(): Promise<void>;
+  /** Resolves once Redis has settled: a replica promoted, the slot moved. */
+  settled(): Promise<void>;
+  /** The port of the server that should answer each node for the quarantine afterwards. */
   newPort: number;
 }
 
 /**
- * Four senders (two per node, every third message held) keep sending while `failover` kills the master;
- * a 4xx is retried as an MTA would. Afterwards both nodes answer from the promoted replica on the clients
- * they started with, and every 250 is downstream once or in the quarantine (read through node B).
+ * Four senders (two per node, every third message held) keep sending through the switch (a master killed,
+ * a slot moved); a 4xx is retried as an MTA would. Afterwards both nodes answer from the new server on the
+ * clients they started with, and every 250 is downstream once or in the quarantine (read through node B).
  */
-export async function checkFailover(a: TestGateway, b: TestGateway, sink: Sink, failover: Failover): Promise<Record<string, unknown>> {
+export async function checkSwitch(a: TestGateway, b: TestGateway, sink: Sink, change: Switch): Promise<Record<string, unknown>> {
   interface Sent { subject: string; node: 'A' | 'B'; held: boolean; id?: string; tries: number; at: number }
   const accepted: Sent[] = [];
   const deferred: { reply: string; at: number }[] = [];
-  let killedAt = 0;
-  let promotedAt = 0;
+  let beganAt = 0;
+  let settledAt = 0;
   let stop = false;
   let n = 0;
   const t0 = Date.now();
@@ -124,12 +125,12 @@ export async function checkFailover(a: TestGateway, b: TestGateway, sink: Sink, 
   const senders = [sender(a, 'A'), sender(a, 'A'), sender(b, 'B'), sender(b, 'B')];
   try {
     await new Promise((r) => setTimeout(r, 1500));
-    await failover.kill();
-    killedAt = Date.now() - t0;
-    await failover.promoted();
-    promotedAt = Date.now() - t0;
-    // Mail flows after the promotion, held messages included: both nodes write to the new master.
-    await until(() => ['A', 'B'].every((node) => accepted.some((s) => s.held && s.node === node && s.at > promotedAt + 500)), 20_000);
+    await change.begin();
+    beganAt = Date.now() - t0;
+    await change.settled();
+    settledAt = Date.now() - t0;
+    // Mail flows afterwards, held messages included: both nodes write to the new server.
+    await until(() => ['A', 'B'].every((node) => accepted.some((s) => s.held && s.node === node && s.at > settledAt + 500)), 20_000);
     await new Promise((r) => setTimeout(r, 1000));
   } finally {
     stop = true;
@@ -140,9 +141,9 @@ export async function checkFailover(a: TestGateway, b: TestGateway, sink: Sink, 
     const store = g.gateway.core.store as RedisStore;
     // A command on a quarantine key goes to the server that holds the family (on a Cluster too).
     const [, [, port]] = (await store.client.pipeline().exists(store.keys.quarantineByTime).call('CONFIG', 'GET', 'port').exec())!;
-    expect(port).toEqual(['port', String(failover.newPort)]);
+    expect(port).toEqual(['port', String(change.newPort)]);
   }
-  // What node A learned was on the replica before the master went.
+  // What node A learned is still there (a replica had it before its master went).
   expect(await b.gateway.core.store.bayes.stats()).toMatchObject({ learnedSpam: 6, learnedHam: 6 });
 
   const lost: string[] = [];
@@ -156,13 +157,13 @@ export async function checkFailover(a: TestGateway, b: TestGateway, sink: Sink, 
   }
   const held = accepted.filter((s) => s.held).length;
   const summary = {
-    killedAtMs: killedAt, promotedAtMs: promotedAt, accepted: accepted.length, held, relayed: accepted.length - held,
-    acceptedDuringSwitch: accepted.filter((s) => s.at > killedAt && s.at < promotedAt).length,
+    beganAtMs: beganAt, settledAtMs: settledAt, accepted: accepted.length, held, relayed: accepted.length - held,
+    acceptedDuringSwitch: accepted.filter((s) => s.at > beganAt && s.at < settledAt).length,
     deferred: deferred.length, firstDeferred: deferred[0]?.reply, retriedThenAccepted: accepted.filter((s) => s.tries > 1).length, lost: lost.length,
   };
   expect(lost).toEqual([]);
-  expect(accepted.filter((s) => s.at > promotedAt).length).toBeGreaterThan(4);
-  // Deferrals come only from the switch: a held message cannot be written while its master is away.
+  expect(accepted.filter((s) => s.at > settledAt).length).toBeGreaterThan(4);
+  // Deferrals come only from the switch: a held message cannot be written while its server is away or moving.
   for (const d of deferred) expect(d.reply).toMatch(/^Message failed: 451 /);
   return summary;
 }
