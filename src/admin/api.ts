@@ -121,7 +121,14 @@ export function quarantineRoutes(core: Core, config: Readonly<Config>): Route[] 
       async handler(ctx) {
         const id = ctx.params[0];
         return exclusive(id, async () => {
-          if (!(await core.quarantine.delete(id))) throw new HttpError(404, `no quarantined message ${id}`);
+          let deleted;
+          try {
+            deleted = await core.quarantine.discard(id);
+          } catch (err) {
+            if (err instanceof AlreadyReleasedError) throw new HttpError(409, err.message);
+            throw err;
+          }
+          if (!deleted) throw new HttpError(404, `no quarantined message ${id}`);
           ctx.log.info({ id, action: 'delete' }, 'quarantine delete');
           return { json: { id, deleted: true } };
         });

@@ -68,14 +68,8 @@ const actions = {
     return 0;
   },
   async release(core: Core, v: Values, id: string) {
-    let outcome;
-    try {
-      outcome = await core.delivery.release(id);
-    } catch (err) {
-      if (!(err instanceof AlreadyReleasedError)) throw err;
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
+    const outcome = await unlessReleased(() => core.delivery.release(id));
+    if (outcome === RELEASED) return 1;
     if (!outcome) return notFound(id);
     // The operator judged it good: with --learn or quarantine.learnOnRelease, Bayes learns it as ham.
     const learned = Boolean((v.learn || core.config.quarantine.learnOnRelease) && core.learnHam);
@@ -85,12 +79,27 @@ const actions = {
     return 0;
   },
   async delete(core: Core, v: Values, id: string) {
-    if (!(await core.quarantine.delete(id))) return notFound(id);
+    const deleted = await unlessReleased(() => core.quarantine.discard(id));
+    if (deleted === RELEASED) return 1;
+    if (!deleted) return notFound(id);
     core.log.info({ id, by: 'cli' }, 'quarantine delete');
     out(v.json ? JSON.stringify({ id, deleted: true }) : `${id} deleted`);
     return 0;
   },
 };
+
+const RELEASED = Symbol('released');
+
+/** Runs an action on a held message; when a release elsewhere has it, says so and answers RELEASED. */
+async function unlessReleased<T>(action: () => Promise<T>): Promise<T | typeof RELEASED> {
+  try {
+    return await action();
+  } catch (err) {
+    if (!(err instanceof AlreadyReleasedError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return RELEASED;
+  }
+}
 
 function notFound(id: string): number {
   process.stderr.write(`no quarantined message ${id}\n`);

@@ -83,6 +83,19 @@ export class Quarantine {
     return { giveBack: () => this.index.unclaim(id, holder) };
   }
 
+  /**
+   * An operator's delete: refused (AlreadyReleasedError) while a release of the message is under way on
+   * any node, which would deliver what the operator meant to throw away.
+   */
+  async discard(id: string): Promise<boolean> {
+    const claim = await this.claim(id);
+    try {
+      return await this.delete(id);
+    } finally {
+      await claim.giveBack();
+    }
+  }
+
   /** Removes a held message; false when there was none. */
   async delete(id: string): Promise<boolean> {
     if (!isValidId(id)) return false;

@@ -242,6 +242,10 @@ describe('quarantine API', () => {
 
   it('deletes, and logs who did it', async () => {
     const entry = await hold({ subject: 'Junk' });
+    // While a release has it (on this node or another), a delete would race it: refused.
+    await g.gateway.core.store.quarantine.claim(entry.id, 'a release elsewhere', 60_000);
+    expect(await json(`/api/quarantine/${entry.id}`, { method: 'DELETE' })).toEqual({ status: 409, body: { error: `${entry.id} is already released (or being released)` } });
+    await g.gateway.core.store.quarantine.unclaim(entry.id, 'a release elsewhere');
     expect(await json(`/api/quarantine/${entry.id}`, { method: 'DELETE' })).toEqual({ status: 200, body: { id: entry.id, deleted: true } });
     expect((await json(`/api/quarantine/${entry.id}`, { method: 'DELETE' })).status).toBe(404);
     expect(g.logs.find((l) => l.msg === 'quarantine delete' && l.id === entry.id)).toMatchObject({ who: 'admin' });
