@@ -5,13 +5,13 @@
 // Each server runs in its own process; the load comes from this one, one new connection per message.
 // BENCH_WORKERS=N runs the gateway with `checks.workers: N` (the data stage on N worker threads);
 // BENCH_ROUNDS=N repeats the bare relay and the gateway N times and prints the medians too.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCorpus, sample } from './corpus.ts';
 import { runLoad, type LoadMessage, type LoadResult } from './smtp-load.ts';
 import { cpuMs, peakRssMb } from './proc-stats.ts';
+import { BENCH_ZONE, gatewayConfig, learn, loadMessages, ownCpuMs, startChild, startCommand, stopChild, trainingSet } from './gateway-process.ts';
 import { removeRspamd, rspamdRound, setUpRspamd } from './peers/rspamd.ts';
 import { startDnsServer } from '../test/helpers/dns-server.ts';
 
@@ -20,23 +20,6 @@ const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,10,50,100').split(',').map(N
 const TRAIN = Number(process.env.BENCH_TRAIN ?? 1000);
 // Single runs on a shared 2-core machine vary by a tenth or more, hence rounds.
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
-
-function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /PORT (\d+)|"msg":"smtp listening".*?"port":(\d+)|"port":(\d+).*?"msg":"smtp listening"/.exec(out);
-      if (m) {
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        resolve({ child, port: Number(m[1] ?? m[2] ?? m[3]) });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-500)}`)));
-  });
-}
 
 /** CPU time so far of each of a process's scan worker threads (Node names them WorkerThread), by thread id. */
 function workerThreadsCpuMs(pid: number): Map<string, number> {
@@ -49,24 +32,6 @@ function workerThreadsCpuMs(pid: number): Map<string, number> {
     }
   }
   return threads;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-function envelopeFrom(raw: Buffer): string {
-  const from = /^From:.*?<?([^\s<>"]+@[^\s<>"]+?)>?\s*$/im.exec(raw.toString('latin1').split(/\r?\n\r?\n/)[0]);
-  return from?.[1] ?? 'sender@bench.example';
-}
-
-/** CPU time this process (load generator and DNS server) has used so far, in ms. */
-function ownCpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
 }
 
 interface Measured {
@@ -114,41 +79,32 @@ async function measure(port: number, pid: number, sinkPid: number, messages: Loa
 async function main(): Promise<void> {
   const corpus = loadCorpus();
   const bench = sample(corpus, MESSAGES);
-  const benchSet = new Set(bench);
-  const messages: LoadMessage[] = bench.map((m) => ({ from: envelopeFrom(m.raw), to: 'user@example.net', raw: m.raw }));
+  const messages = loadMessages(bench);
   const meanKb = bench.reduce((n, m) => n + m.raw.length, 0) / bench.length / 1024;
   console.log(`bench: ${bench.length} corpus messages (mean ${meanKb.toFixed(1)} kB), one connection each, concurrency ${LEVELS.join(', ')} (concurrency 1: first 100)`);
 
   const sink = await startChild(['bench/sink-server.ts']);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  // A local DNS server: a test blocklist that passes the RFC 5782 self-test, all else NXDOMAIN.
-  const dns = await startDnsServer({ zone: { '2.0.0.127.bl.bench.test': { A: ['127.0.0.2'], TXT: ['test'] } } });
+  const dns = await startDnsServer({ zone: BENCH_ZONE });
   // (c) Rspamd, a peer, when it is installed or can be (BENCH_RSPAMD=off leaves it out)
   const rspamd = setUpRspamd(dns);
   try {
     const config = join(dir, 'sluice.yaml');
-    writeFileSync(config, [
-      'smtp: { host: 127.0.0.1, port: 0, hostname: mx.bench.test, maxConnectionsPerIp: 1000 }',
-      'domains: [example.net]',
-      `relay: { host: 127.0.0.1, port: ${sink.port} }`,
-      `dns: { servers: ["${dns.address}"] }`,
-      `store: { backend: embedded, path: ${join(dir, 'store')} }`,
-      `quarantine: { dir: ${join(dir, 'quarantine')} }`,
-      'dnsbl: { zones: [ { zone: bl.bench.test, codes: { "127.0.0.2": DNSBL_BENCH } } ] }',
-      'uribl: { zones: [ { zone: dbl.bench.test, codes: { "127.0.1.2": URIBL_BENCH } } ] }',
-      'log: { level: info }',
-      ...(process.env.BENCH_WORKERS ? [`checks: { workers: ${process.env.BENCH_WORKERS} }`] : []),
-      // BENCH_CHECKS=off measures the gateway's own cost (parse, score, headers, log) without checks.
-      ...(process.env.BENCH_CHECKS === 'off' ? ['checks: { auth: false, dnsbl: false, uribl: false, bayes: false, client: false }'] : []),
-    ].join('\n'));
-    const train = corpus.filter((m) => !benchSet.has(m)).filter((_, i, all) => i % Math.max(1, Math.floor(all.length / TRAIN)) === 0).slice(0, TRAIN);
+    writeFileSync(config, gatewayConfig({
+      sinkPort: sink.port,
+      dnsAddress: dns.address,
+      store: [`store: { backend: embedded, path: ${join(dir, 'store')} }`, `quarantine: { dir: ${join(dir, 'quarantine')} }`],
+      extra: [
+        ...(process.env.BENCH_WORKERS ? [`checks: { workers: ${process.env.BENCH_WORKERS} }`] : []),
+        // BENCH_CHECKS=off measures the gateway's own cost (parse, score, headers, log) without checks.
+        ...(process.env.BENCH_CHECKS === 'off' ? ['checks: { auth: false, dnsbl: false, uribl: false, bayes: false, client: false }'] : []),
+      ],
+    }));
+    const train = trainingSet(corpus, bench, TRAIN);
     if (TRAIN > 0) await learn(config, dir, train);
     // BENCH_PROFILE=DIR writes a CPU profile of the gateway there.
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    // The gateway runs with the environment and Node flags of `npm start` (or BENCH_NODE_FLAGS), as users run it.
-    const start = /^((?:\w+=\S+ +)*)node (.*?)bin\/sluice\.js/.exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start);
-    const startEnv = Object.fromEntries((start?.[1] ?? '').split(' ').filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
-    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? start?.[2] ?? '').split(' ').filter(Boolean);
+    const { env: startEnv, nodeFlags } = startCommand();
 
     const rounds: Round[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -157,12 +113,12 @@ async function main(): Promise<void> {
       const bare = await startChild(['bench/bare-relay.ts', String(sink.port)]);
       const bareRun = await measure(bare.port, bare.child.pid!, sink.child.pid!, messages);
       const bareRss = peakRssMb(bare.child.pid!);
-      await stop(bare.child);
+      await stopChild(bare.child);
       // (b) the gateway with every check on
       const gw = await startChild([...profile, ...nodeFlags, 'bin/sluice.js', 'serve', '-c', config], startEnv);
       const gwRun = await measure(gw.port, gw.child.pid!, sink.child.pid!, messages);
       const gwRss = peakRssMb(gw.child.pid!);
-      await stop(gw.child);
+      await stopChild(gw.child);
       rounds.push({ bare: bareRun, gateway: gwRun, bareRss, gatewayRss: gwRss });
       printRound(rounds.at(-1)!);
       if (rspamd) await rspamdRound(rspamd, messages, LEVELS, (c) => batchAt(messages, c), gwRun, gwRss);
@@ -171,7 +127,7 @@ async function main(): Promise<void> {
     if (ROUNDS > 1) printMedians(rounds);
   } finally {
     await dns.stop();
-    await stop(sink.child);
+    await stopChild(sink.child);
     if (rspamd) removeRspamd(rspamd);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -222,23 +178,6 @@ function printMedians(rounds: Round[]): void {
   });
   console.log(`peak RSS: bare relay ${median(rounds.map((r) => r.bareRss)).toFixed(0)} MB, gateway ${median(rounds.map((r) => r.gatewayRss)).toFixed(0)} MB (each round: ${rounds.map((r) => r.gatewayRss.toFixed(0)).join(', ')})`);
   console.log(`CPU per message: bare relay ${median(rounds.map((r) => r.bare.cpuMsPerMessage)).toFixed(2)} ms, gateway ${median(rounds.map((r) => r.gateway.cpuMsPerMessage)).toFixed(2)} ms`);
-}
-
-/** Trains Bayes through the same `sluice learn` a user runs, when that command exists. */
-async function learn(config: string, dir: string, train: { label: string; raw: Buffer }[]): Promise<void> {
-  for (const label of ['spam', 'ham'] as const) {
-    const folder = join(dir, `train-${label}`);
-    const fs = await import('node:fs');
-    fs.mkdirSync(folder);
-    train.filter((m) => m.label === label).forEach((m, i) => writeFileSync(join(folder, `${i}.eml`), m.raw));
-    const child = spawn(process.execPath, ['bin/sluice.js', 'learn', '-c', config, `--${label}`, folder], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.stdout!.resume();
-    const code = await new Promise((r) => child.once('exit', r));
-    if (code !== 0) throw new Error(`sluice learn --${label} failed (${code}): ${err.slice(-500)}`);
-  }
-  console.log(`bayes: learned ${train.length} messages not in the bench set`);
 }
 
 await main();
