@@ -10,7 +10,7 @@ import { downstreamCheck, starttlsCheck, talkToDownstream } from './downstream.t
 import { listenerCheck } from './listener.ts';
 import { quarantineCheck } from './quarantine.ts';
 import { NETWORK_LIMIT_MS, type CheckResult } from './result.ts';
-import { storeCheck } from './store.ts';
+import { storeChecks } from './store.ts';
 
 export { configCheck } from './config.ts';
 export { formatJson, formatText, type CheckResult } from './result.ts';
@@ -21,7 +21,7 @@ export async function runDoctor(config: Readonly<Config>): Promise<CheckResult[]
   // What the blocklist self-test would log is what doctor reports.
   const log = createLogger('silent');
   const [store, quarantine, listener, resolver, hostname, blocklists, downstream] = await Promise.all([
-    storeCheck(config),
+    storeChecks(config),
     quarantineCheck(config),
     listenerCheck(config),
     resolverCheck(dns, config),
@@ -31,7 +31,7 @@ export async function runDoctor(config: Readonly<Config>): Promise<CheckResult[]
   ]);
   const starttls = starttlsCheck(downstream, config.relay.secure);
   return [
-    store, quarantine, listener, adminCheck(config),
+    ...store, quarantine, listener, adminCheck(config),
     resolver, hostname, ...blocklists,
     downstreamCheck(downstream), ...(starttls ? [starttls] : []), clockCheck(Date.now(), downstream),
   ];

@@ -192,6 +192,12 @@ export interface RateLimitStore {
   reset(bucket: string): Promise<boolean>;
 }
 
+/** The servers behind a Redis store, as the gateway sees them (`sluice doctor`, /readyz). */
+export type StoreTopology =
+  | { mode: 'standalone'; role: string; version: string; replicas: number }
+  | { mode: 'sentinel'; masterName: string; master: string; sentinels: number; replicas: number }
+  | { mode: 'cluster'; state: string; masters: number; replicas: number; slotsServed: number; slots: number };
+
 export interface Store {
   readonly backend: 'embedded' | 'redis';
   quarantine: QuarantineIndex;
@@ -204,5 +210,7 @@ export interface Store {
   ping(): Promise<void>;
   /** Writes a probe key, reads it back and deletes it; throws when the store cannot be written. */
   probe(): Promise<void>;
+  /** Redis: the servers behind it, asked now; each server asked gets `timeoutMs` to answer. */
+  topology?(timeoutMs: number): Promise<StoreTopology>;
   close(): Promise<void>;
 }

@@ -1,9 +1,10 @@
 // The admin listener over real HTTP, in front of a real gateway and downstream sink.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig, ConfigError } from '../../src/config/load.ts';
 import type { QuarantineEntry } from '../../src/store/types.ts';
 import { newId } from '../../src/util/ids.ts';
 import { GTUBE, message, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { installedRedisVersion } from '../helpers/redis-server.ts';
 
 const TOKEN = 'test-admin-token-0123456789';
 const ALICE = 'alice-token-abcdefghijklmnop';
@@ -59,6 +60,18 @@ describe('access', () => {
     const ready = await until(() => json('/readyz', { token: null }), (r) => r.status === 200);
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ ready: true, store: { ok: true }, downstream: { ok: true } });
+    // The embedded store has no servers behind it to show.
+    expect(ready.body.store).toEqual({ ok: true });
+  });
+
+  it('shows on the Redis store the server behind it, its role, version and replicas', async () => {
+    const r = await startTestGateway({ store: { backend: 'redis', url: inject('redisUrl'), prefix: `readyz:${process.pid}:` }, admin: { enabled: true, token: TOKEN } });
+    try {
+      const body = (await (await fetch(`http://127.0.0.1:${r.adminPort}/readyz`)).json()) as Record<string, any>;
+      expect(body.store).toEqual({ ok: true, topology: { mode: 'standalone', role: 'master', version: installedRedisVersion(), replicas: 0 } });
+    } finally {
+      await r.stop();
+    }
   });
 
   it('refuses everything else without the right token, and logs it', async () => {

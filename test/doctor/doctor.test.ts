@@ -11,13 +11,13 @@ import { adminCheck } from '../../src/doctor/admin.ts';
 import { clockCheck, greetingDate } from '../../src/doctor/clock.ts';
 import { listenerCheck } from '../../src/doctor/listener.ts';
 import { LOW_SPACE_BYTES, quarantineCheck, spaceStatus } from '../../src/doctor/quarantine.ts';
-import { storeCheck } from '../../src/doctor/store.ts';
+import { storeChecks } from '../../src/doctor/store.ts';
 import type { CheckResult } from '../../src/doctor/result.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import {
   ADDRESS, DOMAIN_LISTED, DOMAIN_UNLISTED, HOSTNAME, IP_LISTED, IP_UNLISTED, eximDate, startDeployment, type Deployment,
 } from '../helpers/deployment.ts';
-import { freePort } from '../helpers/redis-server.ts';
+import { freePort, installedRedisVersion } from '../helpers/redis-server.ts';
 import { startSink } from '../helpers/sink.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 
@@ -227,7 +227,9 @@ describe('doctor checks on their own', () => {
   it('store: the Redis backend takes a probe key and keeps none; a Redis that is down fails fast', async () => {
     const prefix = `test:doctor:${process.pid}:`;
     const config = d.config({ store: { backend: 'redis', url: inject('redisUrl'), prefix } });
-    expect(await storeCheck(config)).toMatchObject({ status: 'ok', detail: expect.stringContaining('wrote, read back and deleted a probe key') });
+    const [written, topology] = await storeChecks(config);
+    expect(written).toMatchObject({ status: 'ok', detail: expect.stringContaining('wrote, read back and deleted a probe key') });
+    expect(topology).toEqual({ name: 'topology', status: 'ok', detail: `one Redis ${installedRedisVersion()}, role master, 0 connected replicas` });
     const redis = new Redis(inject('redisUrl'));
     try {
       expect(await redis.keys(`${prefix}probe:*`)).toEqual([]);
@@ -235,13 +237,13 @@ describe('doctor checks on their own', () => {
       redis.disconnect();
     }
     const started = Date.now();
-    const down = await storeCheck(d.config({ store: { backend: 'redis', url: `redis://127.0.0.1:${await freePort()}`, prefix } }));
-    expect(down).toMatchObject({ status: 'fail', fix: 'start Redis or correct store.url' });
+    const down = await storeChecks(d.config({ store: { backend: 'redis', url: `redis://127.0.0.1:${await freePort()}`, prefix } }));
+    expect(down).toMatchObject([{ status: 'fail', fix: 'start Redis or correct store.url' }]);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('store: a password in the Redis URL is never shown', async () => {
-    const result = await storeCheck(d.config({ store: { backend: 'redis', url: `redis://user:s3cret@127.0.0.1:${await freePort()}`, prefix: 'x:' } }));
+    const [result] = await storeChecks(d.config({ store: { backend: 'redis', url: `redis://user:s3cret@127.0.0.1:${await freePort()}`, prefix: 'x:' } }));
     expect(result.detail).not.toContain('s3cret');
   });
 

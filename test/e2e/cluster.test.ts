@@ -6,8 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterSet } from '../helpers/redis-cluster.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { checkSwitch, checkSharedBayes, checkSharedRelease, startTwoNodes, waitsOn } from '../helpers/two-nodes.ts';
+import { checkSwitch, checkSharedBayes, checkSharedRelease, startTwoNodes, topologySeen, waitsOn } from '../helpers/two-nodes.ts';
 import type { RedisStore } from '../../src/store/redis/index.ts';
+import type { StoreTopology } from '../../src/store/types.ts';
+import { topologyResult } from '../../src/doctor/store.ts';
+import { waitUntil } from '../helpers/redis-server.ts';
 
 let cluster: RedisClusterSet;
 let sink: Sink;
@@ -38,6 +41,15 @@ describe('two gateways on Redis Cluster', () => {
     expect(await waitsOn((await cluster.shardOf((a.gateway.core.store as RedisStore).keys.quarantineByTime)).master.port)).toBeGreaterThan(0);
   });
 
+  it('reports three masters, three replicas and every slot served, in doctor and /readyz on each node', async () => {
+    for (const g of [a, b]) {
+      const seen = await topologySeen(g);
+      expect(seen.doctor).toEqual({ name: 'topology', status: 'ok', detail: 'Cluster: state ok, 3 masters, 3 replicas, 16384 of 16384 slots served' });
+      expect(seen.readyz).toEqual({ mode: 'cluster', state: 'ok', masters: 3, replicas: 3, slotsServed: 16384, slots: 16384 });
+    }
+    console.info(`cluster topology: ${JSON.stringify(await topologySeen(a))}`);
+  });
+
   it('keeps taking mail while the quarantine\'s slot moves to another master (MOVED and ASK redirections), and loses none of what it said 250 to', async () => {
     const key = (a.gateway.core.store as RedisStore).keys.quarantineByTime;
     const { master } = await cluster.shardOf(key);
@@ -65,5 +77,22 @@ describe('two gateways on Redis Cluster', () => {
       newPort: replica.port,
     });
     console.info(`cluster failover: ${JSON.stringify(summary)}`);
+    // The dead master is no longer counted, and the shard it left has no replica.
+    const after = await topologySeen(b);
+    expect(after.readyz).toEqual({ mode: 'cluster', state: 'ok', masters: 3, replicas: 2, slotsServed: 16384, slots: 16384 });
+    console.info(`cluster topology after the failover: ${JSON.stringify(after)}`);
   }, 60_000);
+
+  it('reports cluster_state fail once a shard has no server left, and doctor warns', async () => {
+    const key = (a.gateway.core.store as RedisStore).keys.quarantineByTime;
+    // The replica promoted above has no replica of its own: with it, its shard's slots are gone.
+    const { master } = await cluster.shardOf(key);
+    await master.kill();
+    let seen: Record<string, unknown> = {};
+    await waitUntil(async () => (seen = (await topologySeen(b)).readyz as Record<string, unknown>).state === 'fail', 15_000, 'cluster_state did not turn fail');
+    expect(seen).toMatchObject({ mode: 'cluster', state: 'fail', masters: 2, replicas: 2, slots: 16384 });
+    expect(seen.slotsServed).toBeLessThan(16384);
+    expect(topologyResult(seen as StoreTopology)).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^Cluster: state fail, 2 masters, 2 replicas, \d+ of 16384 slots served$/) });
+    console.info(`cluster topology with a shard gone: ${JSON.stringify(topologyResult(seen as StoreTopology))}`);
+  });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSentinelSet, type SentinelSet } from '../helpers/redis-sentinel.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { checkSwitch, checkSharedBayes, checkSharedRelease, startTwoNodes, waitsOn } from '../helpers/two-nodes.ts';
+import { checkSwitch, checkSharedBayes, checkSharedRelease, startTwoNodes, topologySeen, waitsOn } from '../helpers/two-nodes.ts';
 
 let set: SentinelSet;
 let sink: Sink;
@@ -37,6 +37,15 @@ describe('two gateways on Redis Sentinel', () => {
     expect(await waitsOn(set.master.port)).toBeGreaterThan(0);
   });
 
+  it('reports the master the sentinels name, three sentinels and one replica, in doctor and /readyz on each node', async () => {
+    for (const g of [a, b]) {
+      const seen = await topologySeen(g);
+      expect(seen.doctor).toEqual({ name: 'topology', status: 'ok', detail: `Sentinel: master ${set.masterName} at 127.0.0.1:${set.master.port}, 3 sentinels, 1 replica` });
+      expect(seen.readyz).toEqual({ mode: 'sentinel', masterName: set.masterName, master: `127.0.0.1:${set.master.port}`, sentinels: 3, replicas: 1 });
+    }
+    console.info(`sentinel topology: ${JSON.stringify(await topologySeen(a))}`);
+  });
+
   it('keeps taking mail while the master is killed and a replica promoted, and loses none of what it said 250 to', async () => {
     const oldMaster = await set.masterPort();
     expect(oldMaster).toBe(set.master.port);
@@ -46,5 +55,10 @@ describe('two gateways on Redis Sentinel', () => {
       newPort: set.replica.port,
     });
     console.info(`sentinel failover: ${JSON.stringify(summary)}`);
+    // The promoted replica is master now, with no replica of its own: doctor warns, /readyz shows it.
+    const after = await topologySeen(b);
+    expect(after.doctor).toMatchObject({ status: 'warn', detail: `Sentinel: master ${set.masterName} at 127.0.0.1:${set.replica.port}, 3 sentinels, 0 replicas` });
+    expect(after.readyz).toMatchObject({ master: `127.0.0.1:${set.replica.port}`, replicas: 0 });
+    console.info(`sentinel topology after the failover: ${JSON.stringify(after)}`);
   }, 60_000);
 });

@@ -19,6 +19,11 @@ export function assertRedisInstalled(): void {
   }
 }
 
+/** The installed server's version as it prints it itself: "Redis server v=7.0.15 sha=…". */
+export function installedRedisVersion(): string {
+  return /v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
+}
+
 /** A port free on 127.0.0.1 a moment ago. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

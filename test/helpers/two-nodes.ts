@@ -5,6 +5,8 @@ import { Redis } from 'ioredis';
 import type { Sink } from './sink.ts';
 import { GTUBE, message, startTestGateway, type Overrides, type TestGateway } from './gateway.ts';
 import type { RedisStore } from '../../src/store/redis/index.ts';
+import { storeChecks } from '../../src/doctor/store.ts';
+import type { CheckResult } from '../../src/doctor/result.ts';
 
 export const TOKEN = 'two-nodes-test-token-0123456789';
 const SPAM = (i: number) => `Cheap pills and casino bonus ${i}, viagra replica watches, claim your lottery prize now, click to unsubscribe.`;
@@ -166,6 +168,13 @@ export async function checkSwitch(a: TestGateway, b: TestGateway, sink: Sink, ch
   // Deferrals come only from the switch: a held message cannot be written while its server is away or moving.
   for (const d of deferred) expect(d.reply).toMatch(/^Message failed: 451 /);
   return summary;
+}
+
+/** What a node reports of the servers behind its store: `sluice doctor`'s topology line and /readyz's `store.topology`. */
+export async function topologySeen(g: TestGateway): Promise<{ doctor: CheckResult; readyz: unknown }> {
+  const [, doctor] = await storeChecks(g.config);
+  const readyz = (await (await fetch(`http://127.0.0.1:${g.adminPort}/readyz`)).json()) as { store: { topology?: unknown } };
+  return { doctor, readyz: readyz.store.topology };
 }
 
 /** How many WAIT commands the Redis on `port` has run: a held message waits for its replica there. */

@@ -1,7 +1,7 @@
 // The Redis store: state shared by several gateway nodes. Keys come from RedisKeys; multi-key
 // updates are the Lua scripts in ./scripts.
 import { randomUUID } from 'node:crypto';
-import type { Store } from '../types.ts';
+import type { Store, StoreTopology } from '../types.ts';
 import { createRedisClient, waitReady, type RedisClient } from './connect.ts';
 import { RedisKeys } from './keys.ts';
 import { RedisBayesStore } from './bayes.ts';
@@ -9,6 +9,7 @@ import { RedisQuarantineIndex } from './quarantine.ts';
 import { RedisQuarantineMessages, type ReplicaPolicy } from './quarantine-messages.ts';
 import { RedisGreylistStore } from './greylist.ts';
 import { RedisRateLimitStore } from './ratelimit.ts';
+import { redisTopology } from './topology.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -75,6 +76,10 @@ export class RedisStore implements Store {
     const read = await this.client.get(key);
     await this.client.del(key);
     if (read !== value) throw new Error('a probe key written was not read back');
+  }
+
+  topology(timeoutMs: number): Promise<StoreTopology> {
+    return redisTopology(this.client, timeoutMs);
   }
 
   async close(): Promise<void> {
