@@ -1,8 +1,9 @@
-// mailauth's dkimVerify, with one change: the end of the header is found without an allocation per
-// byte. mailauth's MessageParser keeps the last four header bytes in an array that it copies at every
-// byte (`stateBytes.slice(-4)`), about half a megabyte of garbage for a message with a 3 kB header:
-// on the scan path that was 38% of everything the gateway allocated. The same rule finds the same
-// end, so every result is mailauth's own.
+// mailauth's dkimVerify, with its message reader's two byte-by-byte loops done with indexOf. mailauth's
+// MessageParser keeps the last four header bytes in an array that it copies at every byte
+// (`stateBytes.slice(-4)`), about half a megabyte of garbage for a message with a 3 kB header: on the
+// scan path that was 38% of everything the gateway allocated. It also walks every byte of the message
+// in JavaScript to turn bare LFs into CRLF. The same rules cut the same pieces, so every result is
+// mailauth's own.
 import { DkimVerifier } from 'mailauth/lib/dkim/dkim-verifier.js';
 import { writeToStream } from 'mailauth/lib/tools.js';
 import type { DKIMVerifyOptions, DKIMVerifyResult } from 'mailauth';
@@ -12,6 +13,8 @@ const CR = 0x0d;
 
 interface ParserState {
   state: 'header' | 'body';
+  /** The byte before the current chunk, for the bare-LF rule. */
+  lastByte?: number;
   headerBytes: number;
   headerChunks: Buffer[];
   emitHeaders(chunk?: Buffer): Promise<void>;
@@ -41,6 +44,20 @@ class LeanDkimVerifier extends DkimVerifier {
       chunk = chunk.subarray(end + 1);
     }
     await self.nextChunk(chunk);
+  }
+
+  /** MessageParser's bare LF → CRLF, yielding the same pieces: the input up to each bare LF, then CRLF. */
+  override *ensureLinebreaks(input: Buffer): Generator<Buffer> {
+    const self = this as unknown as ParserState;
+    let pos = 0;
+    for (let i = input.indexOf(LF); i >= 0; i = input.indexOf(LF, i + 1)) {
+      if ((i > 0 ? input[i - 1] : self.lastByte) === CR) continue;
+      yield i === 0 || pos === i ? Buffer.from('\r\n') : Buffer.concat([input.subarray(pos, i), Buffer.from('\r\n')]);
+      pos = i + 1;
+    }
+    if (input.length) self.lastByte = input[input.length - 1];
+    if (pos === 0) yield input;
+    else if (pos < input.length) yield input.subarray(pos);
   }
 
   /**

@@ -12,6 +12,7 @@ declare module 'mailauth/lib/dkim/dkim-verifier.js' {
     arc: unknown;
     seal: unknown;
     processChunk(chunk: Buffer): Promise<void>;
+    ensureLinebreaks(input: Buffer): Generator<Buffer>;
   }
 }
 
