@@ -5,7 +5,7 @@ import type { Check, Envelope, MessageContent, ScanContext, Stage, SymbolHit, Ve
 import { score, type ScoringPolicy } from './scorer.ts';
 import { errorSymbol } from './symbols.ts';
 import type { RemoteDataStage } from './worker-pool.ts';
-import { deadline } from '../util/deadline.ts';
+import { deadline, type Deadline } from '../util/deadline.ts';
 import { readMail } from '../mail/mime.ts';
 
 export interface PipelineOptions {
@@ -63,7 +63,18 @@ export class Pipeline {
   async runStage(stage: Stage, tid: string, envelope: Envelope, log: Logger, signal: AbortSignal, message?: MessageContent, rcpt?: string, late?: boolean): Promise<StageOutcome> {
     const outcome: StageOutcome = { hits: [], authResults: [] };
     const checks = this.options.checks.filter((c) => c.stage === stage && (late === undefined || Boolean(c.late) === late));
-    await Promise.all(checks.map((check) => this.runCheck(check, { tid, envelope, message, rcpt, signal, log, authResults: outcome.authResults }, outcome.hits)));
+    // One time limit per distinct limit of the stage, not one per check: its checks all start now.
+    const limits = new Map<number, StageLimit>();
+    const ctx: ScanContext = { tid, envelope, message, rcpt, signal, log, authResults: outcome.authResults };
+    // Each limit counts all its checks before any starts: one that fails at once must not let go of the others' timer.
+    const runs = checks.map((check) => {
+      const ms = check.timeoutMs ?? this.options.timeoutMs;
+      let limit = limits.get(ms);
+      if (!limit) limits.set(ms, (limit = new StageLimit(signal, ms)));
+      limit.running++;
+      return { check, limit };
+    });
+    await Promise.all(runs.map(({ check, limit }) => this.runCheck(check, ctx, limit, outcome.hits)));
     return outcome;
   }
 
@@ -87,25 +98,45 @@ export class Pipeline {
     return session.finish(raw);
   }
 
-  private async runCheck(check: Check, ctx: ScanContext, into: SymbolHit[]): Promise<void> {
-    const limit = check.timeoutMs ?? this.options.timeoutMs;
-    let expire: (reason: Error) => void = () => {};
-    const expired = new Promise<never>((_, reject) => { expire = reject; });
-    // The race is lost first, then the check is told: one that settles on abort must not win with a partial answer.
-    const time = deadline(ctx.signal, limit, () => new Error(`timed out after ${limit} ms`), (reason) => expire(reason));
-    const checkCtx: ScanContext = { ...ctx, signal: time.signal };
+  private async runCheck(check: Check, ctx: ScanContext, limit: StageLimit, into: SymbolHit[]): Promise<void> {
+    const checkCtx: ScanContext = { ...ctx, signal: limit.signal };
     const started = performance.now();
     let ok = false;
     try {
-      into.push(...(await Promise.race([check.run(checkCtx), expired])));
+      into.push(...(await Promise.race([check.run(checkCtx), limit.expired])));
       ok = true;
     } catch (err) {
       ctx.log.warn({ check: check.name, err: (err as Error).message }, 'check failed');
       into.push({ name: errorSymbol(check.family), detail: check.name });
     } finally {
-      time.done();
+      limit.release();
       this.options.metrics?.check(check.name, (performance.now() - started) / 1000, ok);
     }
+  }
+}
+
+/**
+ * The time limit of the checks of one stage run that share a limit: one timer and one signal for them
+ * all, let go of once the last of them has settled.
+ */
+class StageLimit {
+  readonly signal: AbortSignal;
+  /** Rejects when the time is up, before the signal aborts. */
+  readonly expired: Promise<never>;
+  /** Checks under this limit that have not settled yet. */
+  running = 0;
+  private readonly time: Deadline;
+
+  constructor(parent: AbortSignal, ms: number) {
+    let expire: (reason: Error) => void = () => {};
+    this.expired = new Promise<never>((_, reject) => { expire = reject; });
+    // The race is lost first, then the checks are told: one that settles on abort must not win with a partial answer.
+    this.time = deadline(parent, ms, () => new Error(`timed out after ${ms} ms`), (reason) => expire(reason));
+    this.signal = this.time.signal;
+  }
+
+  release(): void {
+    if (--this.running === 0) this.time.done();
   }
 }
 

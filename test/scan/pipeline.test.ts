@@ -28,6 +28,25 @@ describe('pipeline', () => {
     expect(verdict.action).toBe('accept');
   });
 
+  it('times out each check of a stage under its own limit, also when a sibling fails at once', async () => {
+    const aborted: string[] = [];
+    const hanging = (name: string, timeoutMs?: number): Check => ({
+      name, family: name.toUpperCase(), stage: 'data', timeoutMs,
+      run: (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { aborted.push(name); resolve([{ name: 'PARTIAL' }]); })),
+    });
+    const throwsAtOnce: Check = { name: 'sync', family: 'SYNC', stage: 'data', run: () => { throw new Error('at once'); } };
+    const quick: Check = { name: 'quick', family: 'QUICK', stage: 'data', run: async () => [{ name: 'QUICK_OK' }] };
+    const p = new Pipeline({ checks: [throwsAtOnce, quick, hanging('slow'), hanging('slower', 150)], policy, timeoutMs: 60, log });
+    const started = Date.now();
+    const { verdict } = await p.scan(envelope, Buffer.from('Subject: x\r\n\r\nbody\r\n'));
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(140);
+    expect(took).toBeLessThan(1000);
+    // Each was told when its own time was up, and lost the race first: no partial answer counts.
+    expect(aborted).toEqual(['slow', 'slower']);
+    expect(verdict.symbols.map((s) => s.name).sort()).toEqual(['QUICK_OK', 'SLOWER_ERROR', 'SLOW_ERROR', 'SYNC_ERROR']);
+  });
+
   it('finds GTUBE in raw bytes even when the message does not parse as MIME', async () => {
     const p = new Pipeline({ checks: [gtubeCheck()], policy, timeoutMs: 1000, log });
     const raw = Buffer.from(`\x00\xff garbage ${GTUBE}`, 'latin1');

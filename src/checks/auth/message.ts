@@ -3,11 +3,11 @@
 // mailauth's parts one by one (each ships its own types): its index also loads BIMI and MTA-STS
 // (certificate parsing, an HTTP client), never used here, which cost about 4 MB of resident memory.
 import { arc } from 'mailauth/lib/arc/index.js';
-import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { dmarc } from 'mailauth/lib/dmarc/index.js';
 import type { ARCData, ARCResult, DKIMResult, DMARCResult } from 'mailauth';
 import type { Envelope, MessageContent } from '../../scan/types.ts';
 import { resolverFor, type AuthDeps } from './context.ts';
+import { dkimVerify } from './dkim-verify.ts';
 import { evaluateSpf } from './spf.ts';
 import { methodResult, oneLine } from './results.ts';
 
