@@ -92,7 +92,8 @@ export function decodeBase64Text(text: string): Buffer {
   return out.subarray(0, length);
 }
 
-function hexValue(c: number): number {
+/** The value of one hexadecimal digit's character code, or -1. */
+export function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
   if (c >= 0x61 && c <= 0x66) return c - 0x57;

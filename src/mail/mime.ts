@@ -4,7 +4,7 @@
 // (nested, preamble and epilogue ignored, a delimiter of any enclosing multipart closes the parts
 // within), same transfer and charset decoding, same text and HTML assembly, same limits.
 import { decodeBody } from './charset.ts';
-import { decodeBase64Text, decodeWords, parseHeaderValue, splitHeaderLines, unfoldedValue, utf8Lossy, utf8OrLatin1, type HeaderLine, type HeaderValue } from './header-fields.ts';
+import { decodeBase64Text, decodeWords, hexValue, parseHeaderValue, splitHeaderLines, unfoldedValue, utf8Lossy, utf8OrLatin1, type HeaderLine, type HeaderValue } from './header-fields.ts';
 import { mediaTypeOf } from './media-types.ts';
 import { formatAddresses, htmlEscape, parseAddresses, type Mailbox } from './addresses.ts';
 
@@ -401,8 +401,8 @@ function decodeQuotedPrintable(body: Buffer): Buffer {
   for (let i = 0; i < len; i++) {
     const code = input.charCodeAt(i);
     if (code === 0x3d && i < len - 2) {
-      const hi = hex(input.charCodeAt(i + 1));
-      const lo = hex(input.charCodeAt(i + 2));
+      const hi = hexValue(input.charCodeAt(i + 1));
+      const lo = hexValue(input.charCodeAt(i + 2));
       if (hi >= 0 && lo >= 0) {
         out[n++] = hi * 16 + lo;
         i += 2;
@@ -412,13 +412,6 @@ function decodeQuotedPrintable(body: Buffer): Buffer {
     out[n++] = code;
   }
   return out.subarray(0, n);
-}
-
-function hex(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
 }
 
 /**
