@@ -1,6 +1,8 @@
 // File extensions to media types, for a part that names a file but not its type (or only
 // application/octet-stream): libmime 5.6.4's table, the one mailparser reads them with, one
 // type per extension as its detectMimeType resolves them. Any other extension is application/octet-stream.
+// Kept here rather than imported: mailparser's libmime sits nested under mailparser (the hoisted one is
+// another version), and importing it loads its charset tables into every scan worker for one lookup.
 const EXTENSIONS_BY_TYPE: Record<string, string> = {
   'application/acad': 'dwg',
   'application/applixware': 'aw',

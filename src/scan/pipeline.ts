@@ -163,8 +163,11 @@ export class ScanSession {
 
   /** The verdict on what is known before the body: the connect and mail stages. */
   async preDataVerdict(): Promise<Verdict> {
-    const outcomes = await Promise.all(this.stages);
-    return score(outcomes.flatMap((o) => o.hits), this.pipeline.options.policy);
+    return score(await this.knownHits(), this.pipeline.options.policy);
+  }
+
+  private async knownHits(): Promise<SymbolHit[]> {
+    return (await Promise.all(this.stages)).flatMap((o) => o.hits);
   }
 
   /**
@@ -173,9 +176,9 @@ export class ScanSession {
    * their chance; an accepted recipient's findings join the message's.
    */
   async recipientVerdict(rcpt: string): Promise<{ verdict: Verdict; own: boolean }> {
-    const known = await this.preDataVerdict();
+    const hits = await this.knownHits();
+    const known = score(hits, this.pipeline.options.policy);
     if (refuses(known) || !this.pipeline.hasStage('rcpt')) return { verdict: known, own: false };
-    const hits = (await Promise.all(this.stages)).flatMap((o) => o.hits);
     const own: StageOutcome = { hits: [], authResults: [] };
     let verdict = known;
     for (const late of [false, true]) {
