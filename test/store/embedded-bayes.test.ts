@@ -51,13 +51,14 @@ describe('embedded bayes read cache', () => {
     const other = new EmbeddedStore(dir, { tokenTtlDays: 30 });
     try { return await read(other.bayes, list); } finally { await other.close(); }
   };
-  const cacheSize = () => (store.bayes as unknown as { cache: TokenCountCache }).cache.size;
+  // Kept warm: this store's own learns move the cache instead of dropping it.
+  const warm = () => (store.bayes as unknown as { complete: boolean }).complete;
 
   it('reads after its own learns what a fresh store reads, with the cache kept warm', async () => {
     const now = Date.now();
     await read(store.bayes);
     await store.bayes.learn('a', ids(1n, -7n, 2n ** 40n + 3n), 'spam', now);
-    expect(cacheSize()).toBe(tokens.length);
+    expect(warm()).toBe(true);
     expect(await read(store.bayes)).toEqual(await fresh());
     // Relearned as the other class: its counts move.
     await store.bayes.learn('a', ids(1n, -7n, 2n ** 40n + 3n), 'ham', now);
@@ -69,7 +70,7 @@ describe('embedded bayes read cache', () => {
       { digest: 'b', ids: ids(1n, 9n, -(2n ** 50n)), as: 'ham' },
       { digest: 'a', ids: ids(1n, -7n, 2n ** 40n + 3n), as: 'ham' },
     ], now);
-    expect(cacheSize()).toBe(tokens.length);
+    expect(warm()).toBe(true);
     const after = await read(store.bayes);
     expect(after).toEqual(await fresh());
     expect(after).toEqual({ spam: [1, 0, 0, 1, 0, 1], ham: [2, 1, 1, 1, 1, 0], learnedSpam: 1, learnedHam: 2 });
@@ -101,6 +102,85 @@ describe('embedded bayes read cache', () => {
       await other.close();
     }
     expect(await read(store.bayes)).toEqual(await fresh());
+  });
+});
+
+// A table that fits the cache is read whole: tokens it does not hold are then known to be absent, and
+// nothing is read from the file for them. What it answers must still be what the file holds.
+describe('embedded bayes complete cache', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-complete-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const open = (cacheSlots?: number) => new EmbeddedStore(dir, { tokenTtlDays: 30, bayesCacheSlots: cacheSlots });
+  const state = (store: EmbeddedStore) => store.bayes as unknown as { complete: boolean; cache: TokenCountCache };
+  const read = async (store: EmbeddedStore, list: BigInt64Array) => {
+    const c = await store.bayes.counts(list);
+    return { spam: [...c.spam], ham: [...c.ham] };
+  };
+  const list = ids(1n, -7n, 2n ** 40n + 3n, -(2n ** 50n), 99n, 2n ** 62n);
+
+  it('answers from memory what the file holds, also for tokens it learns afterwards', async () => {
+    const writer = open();
+    await writer.bayes.learn('a', ids(1n, -7n, 2n ** 40n + 3n), 'spam');
+    await writer.bayes.learn('b', ids(1n, -(2n ** 50n)), 'ham');
+    await writer.close();
+
+    const store = open();
+    try {
+      expect(await read(store, list)).toEqual({ spam: [1, 1, 1, 0, 0, 0], ham: [1, 0, 0, 1, 0, 0] });
+      expect(state(store).complete).toBe(true);
+      // Tokens new to the table are added to the cache by its own learns: still complete, still right.
+      await store.bayes.learn('c', ids(99n, 2n ** 62n, 1n), 'spam');
+      expect(state(store).complete).toBe(true);
+      const after = await read(store, list);
+      expect(after).toEqual({ spam: [2, 1, 1, 0, 1, 1], ham: [1, 0, 0, 1, 0, 0] });
+      const other = open();
+      try { expect(await read(other, list)).toEqual(after); } finally { await other.close(); }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('stays a partial cache, reading the file, when the table does not fit', async () => {
+    // 16 slots hold 11 tokens; the table has more.
+    const writer = open();
+    await writer.bayes.learn('many', BigInt64Array.from({ length: 20 }, (_, i) => BigInt(1000 + i)), 'spam');
+    await writer.close();
+    const store = open(16);
+    try {
+      const wanted = ids(1000n, 1019n, 5n, 1n);
+      expect(await read(store, wanted)).toEqual({ spam: [1, 1, 0, 2], ham: [0, 0, 0, 1] });
+      expect(state(store).complete).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('stops being complete when its own learns would overfill it, and still answers right', async () => {
+    const store = open(64); // 44 tokens fit; the file holds 26 by now
+    try {
+      await read(store, list);
+      expect(state(store).complete).toBe(true);
+      const batch = BigInt64Array.from({ length: 30 }, (_, i) => BigInt(5000 + i));
+      await store.bayes.learn('overfill', batch, 'ham');
+      expect(state(store).complete).toBe(false);
+      expect(await read(store, ids(5000n, 5029n, 1n, 77n))).toEqual({ spam: [0, 0, 2, 0], ham: [1, 1, 1, 0] });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('after another connection commits, reads the file instead of reloading at once', async () => {
+    const store = open();
+    try {
+      await read(store, list);
+      expect(state(store).complete).toBe(true);
+      const other = open();
+      try { await other.bayes.learn('elsewhere', ids(424242n), 'spam'); } finally { await other.close(); }
+      expect(await read(store, ids(424242n, 1n))).toEqual({ spam: [1, 2], ham: [0, 1] });
+      expect(state(store).complete).toBe(false);
+    } finally {
+      await store.close();
+    }
   });
 });
 

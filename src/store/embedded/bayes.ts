@@ -8,12 +8,19 @@ import type { BayesClass, BayesCounts, BayesStats, BayesStore, LearnItem, LearnO
 const DAY_MS = 86_400_000;
 /** Embedded pruning runs from `learn`, at most this often. */
 const PRUNE_INTERVAL_MS = DAY_MS;
-/** Most slots of the read cache (it grows to this as needed): 2^20 slots take 17 MB and hold up to 730,000 tokens. */
+/** Most slots of the read cache (it grows to this as needed): 2^20 slots take 16 MB and hold up to 730,000 tokens. */
 const CACHE_SLOTS = 2 ** 20;
+/**
+ * After another connection commits, the whole table is read into the cache again at most this often
+ * (scan workers that autolearn commit all the time); in between, tokens not cached are read from the file.
+ */
+const RELOAD_INTERVAL_MS = 60_000;
 
 export interface EmbeddedBayesOptions {
   /** Tokens seen once and not learned for this long are pruned. */
   tokenTtlDays: number;
+  /** Most slots of the read cache; tests make it small. */
+  cacheSlots?: number;
 }
 
 export class SqliteBayesStore implements BayesStore {
@@ -32,14 +39,24 @@ export class SqliteBayesStore implements BayesStore {
   // This store's own learns update it in place (autolearn writes all the time, and clearing on each
   // would leave it nearly always cold); `data_version` changes only when another connection commits,
   // and then it is dropped.
-  private readonly cache = new TokenCountCache(CACHE_SLOTS);
+  //
+  // A table that fits the cache is read into it whole, and then the cache is complete: a token it
+  // does not hold is not in the table, so scanning reads nothing from the file. Most of a new
+  // message's tokens are ones never learned, and looking those up in the file was most of the
+  // store's cost per scan.
+  private readonly cache: TokenCountCache;
   private readonly dataVersion: StatementSync;
+  private readonly selectAllTokens: StatementSync;
   private cachedTotals: { spam: number; ham: number } | undefined;
   private cacheVersion = -1;
+  private complete = false;
+  /** No whole-table read before this time (ms since the epoch): set after another connection's commit. */
+  private nextLoadAt = 0;
 
   constructor(db: DatabaseSync, options: EmbeddedBayesOptions) {
     this.db = db;
     this.options = options;
+    this.cache = new TokenCountCache(options.cacheSlots ?? CACHE_SLOTS);
     // Token pages are read and written at random: keep a good part of them in memory, and map the file.
     db.exec('PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;');
     db.exec(`
@@ -87,6 +104,9 @@ export class SqliteBayesStore implements BayesStore {
       );
     this.removeTokens = { spam: remove('spam'), ham: remove('ham') };
     this.dataVersion = db.prepare('PRAGMA data_version');
+    // Ids as their two 32-bit halves, which is how the cache keys them (and exact as JS numbers).
+    this.selectAllTokens = db.prepare('SELECT id & 4294967295, (id >> 32) & 4294967295, spam, ham FROM bayes_tokens');
+    this.selectAllTokens.setReturnArrays(true);
     this.pruneTokens = db.prepare('DELETE FROM bayes_tokens WHERE spam + ham <= 1 AND day < ?');
   }
 
@@ -94,12 +114,13 @@ export class SqliteBayesStore implements BayesStore {
     const spam = new Float64Array(ids.length);
     const ham = new Float64Array(ids.length);
     this.checkCache();
+    if (!this.complete && Date.now() >= this.nextLoadAt) this.loadWholeTable();
     const halves = new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2);
     const missing: number[] = [];
     for (let i = 0; i < ids.length; i++) {
       const slot = this.cache.find(halves[2 * i], halves[2 * i + 1]);
       if (slot < 0) {
-        missing.push(i);
+        if (!this.complete) missing.push(i);
         continue;
       }
       spam[i] = this.cache.spamAt(slot);
@@ -129,22 +150,53 @@ export class SqliteBayesStore implements BayesStore {
   private checkCache(): void {
     const version = Number((this.dataVersion.get() as { data_version: number }).data_version);
     if (version !== this.cacheVersion) {
+      // The first check of a new store is no sign of busy writers.
+      if (this.cacheVersion !== -1) this.nextLoadAt = Date.now() + RELOAD_INTERVAL_MS;
       this.dropCache();
       this.cacheVersion = version;
     }
   }
 
+  /** Reads every token into the cache when they fit; otherwise the cache stays a partial one. */
+  private loadWholeTable(): void {
+    this.nextLoadAt = Date.now() + RELOAD_INTERVAL_MS;
+    this.cache.clear();
+    const room = this.cache.maxEntries;
+    let rows = 0;
+    for (const [low, high, spam, ham] of this.selectAllTokens.iterate() as Iterable<[number, number, number, number]>) {
+      if (++rows > room) {
+        this.cache.clear();
+        return;
+      }
+      this.cache.set(low, high, spam, ham);
+    }
+    this.complete = true;
+  }
+
   private dropCache(): void {
     this.cache.clear();
+    this.complete = false;
     this.cachedTotals = undefined;
   }
 
-  /** Moves the cached counts as a token statement just moved the table's (`sign` -1: taken away). */
+  /**
+   * Moves the cached counts as a token statement just moved the table's (`sign` -1: taken away).
+   * A complete cache also takes the tokens just added to the table, or stops being complete when
+   * they would not fit.
+   */
   private cacheAdd(as: BayesClass, tally: TokenTally, sign: 1 | -1): void {
     const halves = new Uint32Array(tally.ids.buffer, tally.ids.byteOffset, tally.ids.length * 2);
     for (let k = 0; k < tally.n.length; k++) {
       const n = sign * tally.n[k];
-      this.cache.add(halves[2 * k], halves[2 * k + 1], as === 'spam' ? n : 0, as === 'ham' ? n : 0);
+      const low = halves[2 * k];
+      const high = halves[2 * k + 1];
+      if (!this.complete || sign < 0 || this.cache.find(low, high) >= 0) {
+        this.cache.add(low, high, as === 'spam' ? n : 0, as === 'ham' ? n : 0);
+      } else if (this.cache.size < this.cache.maxEntries) {
+        this.cache.set(low, high, as === 'spam' ? n : 0, as === 'ham' ? n : 0);
+      } else {
+        this.dropCache();
+      }
     }
   }
 
@@ -228,12 +280,16 @@ export class SqliteBayesStore implements BayesStore {
   /** Rare (daily at most) and the deleted ids are not known here: drops the whole cache if any went. */
   async prune(before: number): Promise<number> {
     const pruned = Number(this.pruneTokens.run(Math.floor(before / DAY_MS)).changes);
-    if (pruned) this.dropCache();
+    if (pruned) {
+      this.dropCache();
+      this.nextLoadAt = 0;
+    }
     return pruned;
   }
 
   async reset(): Promise<void> {
     this.dropCache();
+    this.nextLoadAt = 0;
     this.db.exec(`DELETE FROM bayes_tokens; DELETE FROM bayes_learned; UPDATE bayes_totals SET learned = 0;`);
   }
 

@@ -12,6 +12,8 @@ import { SqliteRateLimitStore } from './ratelimit.ts';
 export interface EmbeddedStoreOptions {
   /** Bayes tokens seen once and not learned for this many days are pruned. */
   tokenTtlDays?: number;
+  /** Most slots of the Bayes read cache (tests make it small). */
+  bayesCacheSlots?: number;
 }
 
 export class EmbeddedStore implements Store {
@@ -28,7 +30,7 @@ export class EmbeddedStore implements Store {
     // WAL: readers (the CLI) never block the gateway; NORMAL sync is durable across process crashes.
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.quarantine = new SqliteQuarantineIndex(this.db);
-    this.bayes = new SqliteBayesStore(this.db, { tokenTtlDays: options.tokenTtlDays ?? 30 });
+    this.bayes = new SqliteBayesStore(this.db, { tokenTtlDays: options.tokenTtlDays ?? 30, cacheSlots: options.bayesCacheSlots });
     this.greylist = new SqliteGreylistStore(this.db);
     this.ratelimit = new SqliteRateLimitStore(this.db);
   }

@@ -1,20 +1,23 @@
 // An open-addressing table of token counts, keyed by the two 32-bit halves of a token id,
 // so lookups allocate nothing (reading a BigInt64Array element would allocate a BigInt).
-// It starts small and doubles as it fills, up to its maximum: a full-size table is 17 bytes a slot,
-// resident as soon as scattered hashes touch its pages. It holds the tokens looked up, known or not,
-// so its size follows the variety of the traffic: a quiet gateway and the CLI stay small.
+// A slot is four 32-bit words side by side, [low, high, spam + 1, ham], so a lookup touches one
+// cache line, not one per array; spam + 1 is 0 only in an empty slot.
+// It starts small and doubles as it fills, up to its maximum: a full-size table is 16 bytes a slot,
+// resident as soon as scattered hashes touch its pages. Its size follows what it holds: the tokens
+// looked up, known or not, or the whole token table when that fits.
 
 const INITIAL_SLOTS = 2 ** 14;
+const WORDS = 4;
+const LOW = 0;
+const HIGH = 1;
+const SPAM_PLUS_ONE = 2;
+const HAM = 3;
 
 export class TokenCountCache {
   private readonly maxSize: number;
   private mask = 0;
   private limit = 0;
-  private low = new Uint32Array(0);
-  private high = new Uint32Array(0);
-  private spam = new Uint32Array(0);
-  private ham = new Uint32Array(0);
-  private used = new Uint8Array(0);
+  private slots = new Uint32Array(0);
   private count = 0;
 
   /**
@@ -30,6 +33,11 @@ export class TokenCountCache {
     return this.count;
   }
 
+  /** Tokens it can hold at its largest before `set` would empty it. */
+  get maxEntries(): number {
+    return Math.floor(this.maxSize * 0.7);
+  }
+
   /** Slots allocated now. */
   get capacity(): number {
     return this.mask + 1;
@@ -37,32 +45,35 @@ export class TokenCountCache {
 
   clear(): void {
     if (this.count === 0) return;
-    this.used.fill(0);
+    this.slots.fill(0);
     this.count = 0;
   }
 
   /** The slot holding this id, or -1. Ids are hashes already, so the low half indexes directly. */
   find(low: number, high: number): number {
-    for (let slot = low & this.mask; this.used[slot]; slot = (slot + 1) & this.mask) {
-      if (this.low[slot] === low && this.high[slot] === high) return slot;
+    const slots = this.slots;
+    for (let slot = low & this.mask; slots[slot * WORDS + SPAM_PLUS_ONE] !== 0; slot = (slot + 1) & this.mask) {
+      const at = slot * WORDS;
+      if (slots[at + LOW] === low && slots[at + HIGH] === high) return slot;
     }
     return -1;
   }
 
   spamAt(slot: number): number {
-    return this.spam[slot];
+    return this.slots[slot * WORDS + SPAM_PLUS_ONE] - 1;
   }
 
   hamAt(slot: number): number {
-    return this.ham[slot];
+    return this.slots[slot * WORDS + HAM];
   }
 
   /** Adds to a cached token's counts, never below 0 as the table does; a token not cached stays uncached. */
   add(low: number, high: number, spam: number, ham: number): void {
     const slot = this.find(low, high);
     if (slot < 0) return;
-    this.spam[slot] = Math.max(0, this.spam[slot] + spam);
-    this.ham[slot] = Math.max(0, this.ham[slot] + ham);
+    const at = slot * WORDS;
+    this.slots[at + SPAM_PLUS_ONE] = Math.max(0, this.slots[at + SPAM_PLUS_ONE] - 1 + spam) + 1;
+    this.slots[at + HAM] = Math.max(0, this.slots[at + HAM] + ham);
   }
 
   set(low: number, high: number, spam: number, ham: number): void {
@@ -74,34 +85,33 @@ export class TokenCountCache {
   }
 
   private place(low: number, high: number, spam: number, ham: number): void {
+    const slots = this.slots;
     let slot = low & this.mask;
-    while (this.used[slot] && !(this.low[slot] === low && this.high[slot] === high)) slot = (slot + 1) & this.mask;
-    if (!this.used[slot]) {
-      this.used[slot] = 1;
-      this.low[slot] = low;
-      this.high[slot] = high;
+    while (slots[slot * WORDS + SPAM_PLUS_ONE] !== 0 && !(slots[slot * WORDS + LOW] === low && slots[slot * WORDS + HIGH] === high)) {
+      slot = (slot + 1) & this.mask;
+    }
+    const at = slot * WORDS;
+    if (slots[at + SPAM_PLUS_ONE] === 0) {
+      slots[at + LOW] = low;
+      slots[at + HIGH] = high;
       this.count++;
     }
-    this.spam[slot] = spam;
-    this.ham[slot] = ham;
+    slots[at + SPAM_PLUS_ONE] = spam + 1;
+    slots[at + HAM] = ham;
   }
 
   private allocate(size: number): void {
     this.mask = size - 1;
     this.limit = Math.floor(size * 0.7);
-    this.low = new Uint32Array(size);
-    this.high = new Uint32Array(size);
-    this.spam = new Uint32Array(size);
-    this.ham = new Uint32Array(size);
-    this.used = new Uint8Array(size);
+    this.slots = new Uint32Array(size * WORDS);
     this.count = 0;
   }
 
   private grow(): void {
-    const { low, high, spam, ham, used } = this;
+    const old = this.slots;
     this.allocate(this.capacity * 2);
-    for (let slot = 0; slot < used.length; slot++) {
-      if (used[slot]) this.place(low[slot], high[slot], spam[slot], ham[slot]);
+    for (let at = 0; at < old.length; at += WORDS) {
+      if (old[at + SPAM_PLUS_ONE] !== 0) this.place(old[at + LOW], old[at + HIGH], old[at + SPAM_PLUS_ONE] - 1, old[at + HAM]);
     }
   }
 }
