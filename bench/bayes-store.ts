@@ -1,7 +1,9 @@
 // `node bench/bayes-store.ts`: CPU per message of Bayes on the embedded store, as a gateway runs it:
 // a store trained on 1,000 corpus messages in one batch as `sluice learn` writes them, then 2,000 other messages
 // tokenized, looked up and classified one after another (cold: the first pass, warm: a second pass
-// over the same messages). Tokenizing and the store's lookups are timed apart.
+// over the same messages). Tokenizing and the store's lookups are timed apart. Then learning on that
+// table: 100 of the scored messages one write transaction each (as autolearn once wrote them), and
+// 200 others fifty per transaction (as autolearn writes them now, and `sluice learn` a folder).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +60,15 @@ try {
     }
     const per = (x: number) => ((x / parsed.length) * 1000).toFixed(0).padStart(5);
     console.log(`${pass}: µs of CPU per message: tokenize ${per(tokenizeMs)}, store lookup ${per(lookupMs)}, classify ${per(classifyMs)}`);
+  }
+  const learnItems = parsed.map((m, i) => ({ digest: messageDigest(m), ids: tokenize(m.parsed!, settings.tokenizer, m.raw).ids, as: score[i].label }));
+  for (const [batch, items] of [[1, learnItems.slice(0, 100)], [50, learnItems.slice(100, 300)]] as const) {
+    const before = process.cpuUsage();
+    const started = performance.now();
+    for (let i = 0; i < items.length; i += batch) await store.bayes.learnMany(items.slice(i, i + batch));
+    const used = process.cpuUsage(before);
+    const cpu = (used.user + used.system) / 1000 / items.length;
+    console.log(`learning ${batch} per transaction: ${cpu.toFixed(2)} ms of CPU, ${((performance.now() - started) / items.length).toFixed(2)} ms of wall time per message`);
   }
   await store.close();
 } finally {

@@ -109,6 +109,7 @@ export async function buildCore(config: Readonly<Config>, log: Logger, options: 
     trainer, learnHam: trainer?.learnHam, learnSpam: trainer?.learnSpam,
     async close() {
       await blocklists.stop();
+      await trainer?.flush();
       relay.close();
       await store.close();
     },

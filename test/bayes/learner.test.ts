@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { parseMessage } from '../../src/scan/pipeline.ts';
-import { autolearnClass, messageDigest } from '../../src/bayes/learner.ts';
+import { bayesSettings } from '../../src/bayes/index.ts';
+import { autolearnClass, bayesTrainer, LearnBatcher, messageDigest } from '../../src/bayes/learner.ts';
+import { EmbeddedStore } from '../../src/store/embedded/index.ts';
 import type { Verdict } from '../../src/scan/types.ts';
 
 const verdict = (score: number, symbols: [string, number][]): Verdict => ({
@@ -45,12 +50,6 @@ describe('message digest', () => {
 
 describe('trainer', () => {
   it('learns raw messages as ham or spam, and autolearns only when told to', async () => {
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { EmbeddedStore } = await import('../../src/store/embedded/index.ts');
-    const { bayesSettings } = await import('../../src/bayes/index.ts');
-    const { bayesTrainer } = await import('../../src/bayes/learner.ts');
     const dir = mkdtempSync(join(tmpdir(), 'sluice-trainer-'));
     const store = new EmbeddedStore(dir);
     try {
@@ -63,6 +62,53 @@ describe('trainer', () => {
       expect(await trainer.autolearn(other, verdict(20, [['DNSBL_ZEN_SBL', 15], ['BAYES_SPAM', 5]]))).toBe('spam');
       expect(await trainer.autolearn(other, verdict(1, [['BAYES_SPAM', 1]]))).toBeNull();
       expect((await store.bayes.stats())).toMatchObject({ learnedSpam: 1, learnedHam: 1 });
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LearnBatcher', () => {
+  const item = (n: number, as: 'spam' | 'ham' = 'spam') => ({ digest: `d${n}`, ids: BigInt64Array.from([BigInt(n), 1000n]), as });
+
+  it('writes a full batch at once and the rest after the wait, each caller told its own outcome', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-batcher-'));
+    const store = new EmbeddedStore(dir);
+    const batches: number[] = [];
+    const learnMany = store.bayes.learnMany.bind(store.bayes);
+    store.bayes.learnMany = (items, now) => { batches.push(items.length); return learnMany(items, now); };
+    try {
+      const batcher = new LearnBatcher(store.bayes, 3, 30);
+      const started = performance.now();
+      const outcomes = await Promise.all([1, 2, 3, 4, 1].map((n) => batcher.learn(item(n))));
+      // The fifth (a digest already learned in the first batch) waited for the timer.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+      expect(batches).toEqual([3, 2]);
+      expect(outcomes).toEqual(['learned', 'learned', 'learned', 'learned', 'unchanged']);
+      expect((await store.bayes.counts(BigInt64Array.from([1000n]))).spam[0]).toBe(4);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('flush writes what waits at once; a failed batch fails each of its callers, the next still goes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-batcher-'));
+    const store = new EmbeddedStore(dir);
+    const learnMany = store.bayes.learnMany.bind(store.bayes);
+    let fail = true;
+    store.bayes.learnMany = (items, now) => (fail ? Promise.reject(new Error('disk full')) : learnMany(items, now));
+    try {
+      const batcher = new LearnBatcher(store.bayes, 50, 60_000);
+      const first = [batcher.learn(item(1)), batcher.learn(item(2, 'ham'))].map((p) => p.catch((err: Error) => err.message));
+      await batcher.flush();
+      expect(await Promise.all(first)).toEqual(['disk full', 'disk full']);
+      fail = false;
+      const second = batcher.learn(item(3, 'ham'));
+      await batcher.flush();
+      expect(await second).toBe('learned');
+      expect(await store.bayes.stats()).toMatchObject({ learnedSpam: 0, learnedHam: 1 });
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
