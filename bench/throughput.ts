@@ -141,13 +141,15 @@ interface Round {
 }
 
 function printRound({ bare, gateway, bareRss, gatewayRss }: Round): void {
-  console.log('\nconcurrency | bare relay msgs/s  p50 ms  p99 ms | gateway msgs/s  p50 ms  p99 ms | ratio b/a | gateway replies');
+  console.log('\nconcurrency | bare relay msgs/s  p50 ms  p99 ms  CPU ms | gateway msgs/s  p50 ms  p99 ms  CPU ms | ratio b/a | gateway replies');
   LEVELS.forEach((c, i) => {
     const a = bare.results[i];
     const b = gateway.results[i];
     const replies = Object.entries(b.replies).map(([k, v]) => `${k}xx:${v}`).join(' ');
-    console.log(`${String(c).padStart(11)} | ${a.perSecond.toFixed(1).padStart(17)} ${a.p50ms.toFixed(0).padStart(7)} ${a.p99ms.toFixed(0).padStart(7)} | ${b.perSecond.toFixed(1).padStart(14)} ${b.p50ms.toFixed(0).padStart(7)} ${b.p99ms.toFixed(0).padStart(7)} | ${(b.perSecond / a.perSecond).toFixed(2).padStart(9)} | ${replies}`);
+    const cpu = (m: Measured) => m.levels[i].serverMs.toFixed(2).padStart(7);
+    console.log(`${String(c).padStart(11)} | ${a.perSecond.toFixed(1).padStart(17)} ${a.p50ms.toFixed(0).padStart(7)} ${a.p99ms.toFixed(0).padStart(7)} ${cpu(bare)} | ${b.perSecond.toFixed(1).padStart(14)} ${b.p50ms.toFixed(0).padStart(7)} ${b.p99ms.toFixed(0).padStart(7)} ${cpu(gateway)} | ${(b.perSecond / a.perSecond).toFixed(2).padStart(9)} | ${replies}`);
   });
+  console.log('(CPU ms: the server\'s CPU time per message at that level, all its threads)');
   console.log(`\npeak RSS: bare relay ${bareRss.toFixed(0)} MB, gateway ${gatewayRss.toFixed(0)} MB`);
   console.log(`CPU per message (all threads): bare relay ${bare.cpuMsPerMessage.toFixed(2)} ms, gateway ${gateway.cpuMsPerMessage.toFixed(2)} ms; this machine has ${availableParallelism()} cores`);
   // What 0.8 of the bare relay would take here: the cores minus what the load generator, DNS server
@@ -171,10 +173,11 @@ function median(values: number[]): number {
 
 function printMedians(rounds: Round[]): void {
   console.log(`\n--- medians over ${rounds.length} rounds`);
-  console.log('concurrency | bare relay msgs/s | gateway msgs/s | ratio b/a (each round)');
+  console.log('concurrency | bare relay msgs/s  CPU ms | gateway msgs/s  CPU ms | ratio b/a (each round)');
   LEVELS.forEach((c, i) => {
     const ratios = rounds.map((r) => r.gateway.results[i].perSecond / r.bare.results[i].perSecond);
-    console.log(`${String(c).padStart(11)} | ${median(rounds.map((r) => r.bare.results[i].perSecond)).toFixed(1).padStart(17)} | ${median(rounds.map((r) => r.gateway.results[i].perSecond)).toFixed(1).padStart(14)} | ${median(ratios).toFixed(2)} (${ratios.map((x) => x.toFixed(2)).join(', ')})`);
+    const cpu = (side: 'bare' | 'gateway') => median(rounds.map((r) => r[side].levels[i].serverMs)).toFixed(2).padStart(7);
+    console.log(`${String(c).padStart(11)} | ${median(rounds.map((r) => r.bare.results[i].perSecond)).toFixed(1).padStart(17)} ${cpu('bare')} | ${median(rounds.map((r) => r.gateway.results[i].perSecond)).toFixed(1).padStart(14)} ${cpu('gateway')} | ${median(ratios).toFixed(2)} (${ratios.map((x) => x.toFixed(2)).join(', ')})`);
   });
   console.log(`peak RSS: bare relay ${median(rounds.map((r) => r.bareRss)).toFixed(0)} MB, gateway ${median(rounds.map((r) => r.gatewayRss)).toFixed(0)} MB (each round: ${rounds.map((r) => r.gatewayRss.toFixed(0)).join(', ')})`);
   console.log(`CPU per message: bare relay ${median(rounds.map((r) => r.bare.cpuMsPerMessage)).toFixed(2)} ms, gateway ${median(rounds.map((r) => r.gateway.cpuMsPerMessage)).toFixed(2)} ms`);
