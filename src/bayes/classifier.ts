@@ -26,7 +26,7 @@ export interface ClassifierOptions {
    * both very spammy and very hammy at 0.5; this small term still orders such messages by which side is stronger.
    */
   tailWeight: number;
-  /** Certainty at which BAYES_SPAM reaches its full weight (2: I >= 0.99). */
+  /** Certainty at which BAYES_SPAM reaches its full weight (10: odds of spam 10^10 to 1). */
   spamFullCertainty: number;
   /** The factor BAYES_SPAM may grow to beyond its full weight, for overwhelming evidence. */
   spamMaxFactor: number;
@@ -46,7 +46,12 @@ export const DEFAULT_CLASSIFIER_OPTIONS: ClassifierOptions = {
   maxTokens: 200,
   separateHeaders: true,
   tailWeight: 0.02,
-  spamFullCertainty: 2,
+  // Full weight (Bayes alone tags) at log10 odds 10, not 2 (I >= 0.99): Fisher's test over a view's
+  // correlated tokens, and the two views' log-odds added, make certainties of 2 to 8 common on ham
+  // unlike what was learned. Chosen on the hard-ham split (headers + body): Bayes alone tagged 43.6% of
+  // the unlearned hard ham at 2, 12.4% at 8, 4.8% at 10 (bogofilter 5.2%), and no other split's ham
+  // at 10 (at 2: up to 1.08%, 2003 → 2002). Ordering, and so every AUC and recall figure, is unchanged.
+  spamFullCertainty: 10,
   spamMaxFactor: 1.5,
   hamFullCertainty: 1000,
 };
