@@ -238,14 +238,15 @@ export function logChiSquareSurvival(chi: number, degrees: number): number {
 }
 
 /**
- * The symbol factor for a certainty. Spam: linear up to 1 at `spamFullCertainty`, so Bayes alone can tag
- * a message it is sure of, then slowly (logarithmically) up to `spamMaxFactor` at `hamFullCertainty`'s
+ * The symbol factor for a certainty. Spam: logarithmic up to 1 at `spamFullCertainty`, so Bayes alone can
+ * tag a message it is sure of while weak evidence keeps its order in the score's two decimals (linear, the
+ * certainties 0–2 shared one point of score and ties cost recall at 0.1% FPR), then slowly (logarithmically) up to `spamMaxFactor` at `hamFullCertainty`'s
  * scale, so the surest spam still outranks a ham that merely reached the tag level. Ham: logarithmic up to
  * 1 at `hamFullCertainty`, so even very hammy scores keep their order instead of sharing one floor.
  */
 export function certaintyFactor(certainty: number, options: ClassifierOptions): number {
   if (certainty < 0) return Math.min(1, Math.log10(1 - certainty) / Math.log10(1 + options.hamFullCertainty));
-  if (certainty <= options.spamFullCertainty) return certainty / options.spamFullCertainty;
+  if (certainty <= options.spamFullCertainty) return Math.log10(1 + certainty) / Math.log10(1 + options.spamFullCertainty);
   const beyond = Math.log10(certainty / options.spamFullCertainty) / Math.log10(options.hamFullCertainty / options.spamFullCertainty);
   return 1 + (options.spamMaxFactor - 1) * Math.min(1, beyond);
 }
