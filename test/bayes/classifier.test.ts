@@ -93,8 +93,10 @@ describe('symbols', () => {
   it('reports BAYES_SPAM / BAYES_HAM with a factor that grows with certainty, and is capped', () => {
     const settings = { tokenizer: {} as never, classifier: DEFAULT_CLASSIFIER_OPTIONS };
     const hit = (certainty: number) => bayesHits({ kind: 'scored', probability: 0.5, certainty, used: 10 }, settings)[0];
-    expect(hit(1)).toMatchObject({ name: 'BAYES_SPAM', factor: 0.5 });
-    expect(hit(2)).toMatchObject({ name: 'BAYES_SPAM', factor: 1 });
+    const full = DEFAULT_CLASSIFIER_OPTIONS.spamFullCertainty;
+    expect(hit(Math.sqrt(1 + full) - 1).factor).toBeCloseTo(0.5, 12);
+    expect(hit(1).factor!).toBeLessThan(hit(2).factor!);
+    expect(hit(full)).toMatchObject({ name: 'BAYES_SPAM', factor: 1 });
     expect(hit(50).factor!).toBeGreaterThan(1);
     expect(hit(500).factor!).toBeGreaterThan(hit(50).factor!);
     expect(hit(1e9).factor).toBe(DEFAULT_CLASSIFIER_OPTIONS.spamMaxFactor);
