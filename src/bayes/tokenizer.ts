@@ -85,9 +85,10 @@ class TokenSink {
     this.recent = 0;
   }
 
-  /** A word of a text stream, with `prefix` telling streams apart (`` for the body, `s:` for the subject). */
-  word(prefix: string, word: string): void {
-    this.words++;
+  /** A word of a text stream, with `prefix` telling streams apart (`` for the body, `s:` for the subject);
+   * `counted` false for a word already counted in another stream. */
+  word(prefix: string, word: string, counted = true): void {
+    if (counted) this.words++;
     const h = hashString(prefix + word, this.scratch);
     this.body.push(h);
     // Orthogonal sparse bigrams: this word paired with each of the previous window-1 words, distance kept.
@@ -144,6 +145,11 @@ export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAUL
   const sink = new TokenSink(options.window);
   const subject = normalizeText(parsed.subject ?? '');
   splitWords(subject, (w) => sink.word('s:', w));
+  sink.breakStream();
+  // The subject's words again as body words: a word a spammer moves between subject and body keeps
+  // its weight. Measured on learn 2002 / score 2003, body only: (1-AUC)% 0.394 → 0.369; confirmed on
+  // 2003 → 2002 (1.077 → 0.950) and hard ham unlearned (4.25 → 4.15), body only.
+  splitWords(subject, (w) => sink.word('', w, false));
   sink.breakStream();
 
   // Both renderings of a multipart/alternative: the plain part may be a decoy ("view this in HTML")
@@ -226,15 +232,26 @@ function linkTokens(out: Set<string>, host: string, path: string | undefined): v
 }
 
 const HTML_TAG = /<([a-z][a-z0-9]*)\b([^>]*)>/gi;
-const HTML_ATTRIBUTE = /([a-z-]+)\s*=/gi;
 
-/** How the HTML is built: the tags and attributes used (scripts, forms, hidden styling), once each. */
+// Tags whose insides are read for words, as bogofilter does: links, images and font styling.
+const WORDY_TAG = /^(?:a|img|font)$/;
+const MAX_TAG_TEXT = 400;
+
+/**
+ * How the HTML is built: the tags used (scripts, forms, tables), once each; and the words inside link,
+ * image and font tags (attribute names and values: `href`, `color`, `ff0000`, `arial`, `size`) as body
+ * words without pairs. These replace one `html:tag:attribute` token per pair used, which read HTML as
+ * spam: HTML ham (newsletters, the hard ham) scored as spam. Chosen on learn 2002 / score 2003, body
+ * only: (1-AUC)% 0.369 → 0.340 (subject words read twice in both); confirmed on hard ham unlearned
+ * (4.15 → 3.03) and, against the tokenizer without either change, on 2003 → 2002 (1.077 → 1.016),
+ * each body only, and on the three splits with headers.
+ */
 function htmlStructureTokens(sink: TokenSink, html: string): void {
   const seen = new Set<string>();
   for (const m of html.matchAll(HTML_TAG)) {
     const tag = m[1].toLowerCase();
     seen.add(`html:${tag}`);
-    for (const a of m[2].matchAll(HTML_ATTRIBUTE)) seen.add(`html:${tag}:${a[1].toLowerCase()}`);
+    if (WORDY_TAG.test(tag)) splitWords(normalizeText(m[2].slice(0, MAX_TAG_TEXT)), (w) => seen.add(w));
   }
   for (const token of seen) sink.token(token);
 }
