@@ -9,6 +9,11 @@ const words = (text: string) => {
   return out;
 };
 
+const idOf = (text: string) => {
+  const h = hashString(text);
+  return BigInt.asIntN(64, (BigInt(h.high) << 32n) | BigInt(h.low));
+};
+
 const parse = (raw: string) => readMail(Buffer.from(raw.replace(/\n/g, '\r\n')));
 
 describe('words', () => {
@@ -105,9 +110,36 @@ Great offer today click
     // The words are shared; only HTML structure tokens differ.
     const shared = [...a.ids].filter((id) => b.ids.includes(id));
     expect(shared.length).toBeGreaterThanOrEqual(b.ids.length - 4);
-    // The link adds its domains (url:shop.spam.example, url:spam.example) beside html:a:href.
+    // The link adds its domains (url:shop.spam.example, url:spam.example) and the words inside the tag.
     const fromLink = [...a.ids].filter((id) => !unlinked.ids.includes(id));
     expect(fromLink.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reads the words inside link, image and font tags as body words, and other tags by name only', async () => {
+    const options = { ...DEFAULT_TOKENIZER_OPTIONS, headers: false };
+    const html = (body: string) => parse(`Subject: offer
+Content-Type: text/html
+
+<html><body>${body}<p>Great offer today</p></body></html>
+`);
+    const plain = tokenize(await html(''), options);
+    const font = tokenize(await html('<font color="#ff0000" face="Arial">'), options);
+    const div = tokenize(await html('<div color="#ff0000" face="Arial">'), options);
+    for (const word of ['color', 'ff0000', 'face', 'arial', 'html:font']) expect([...font.ids]).toContain(idOf(word));
+    expect([...div.ids]).toContain(idOf('html:div'));
+    expect([...div.ids]).not.toContain(idOf('arial'));
+    expect(div.ids.length).toBe(plain.ids.length + 1);
+  });
+
+  it("reads the subject's words both as subject words and as body words, counting them once", async () => {
+    const parsed = await parse(`Subject: lottery winner
+Content-Type: text/plain
+
+claim your prize
+`);
+    const tokens = tokenize(parsed, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
+    for (const word of ['s:lottery', 'lottery', 's:winner', 'winner']) expect([...tokens.ids]).toContain(idOf(word));
+    expect(tokens.words).toBe(5);
   });
 
   it('understands a Chinese spam as well as an English one: as many words', async () => {
@@ -156,10 +188,6 @@ ${header}`);
   });
 
   it("reads a hop's host names as words, without their parent domains: those name the relays of one site", async () => {
-    const idOf = (text: string) => {
-      const h = hashString(text);
-      return BigInt.asIntN(64, (BigInt(h.high) << 32n) | BigInt(h.low));
-    };
     const tokens = await ids(`Received: from mx.sender.example (mx.sender.example [192.0.2.7]) by mail.example.org (Postfix) with ESMTP\n${header}`);
     expect(tokens).toContain(idOf('rcvd:w:mail.example.org'));
     expect(tokens).toContain(idOf('rcvd:with:esmtp'));
