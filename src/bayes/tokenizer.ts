@@ -90,8 +90,10 @@ class TokenSink {
     this.recent = 0;
   }
 
-  /** A word of a text stream, with `prefix` telling streams apart (`` for the body, `s:` for the subject);
-   * `counted` false for a word already counted in another stream. */
+  /**
+   * A word of a text stream, with `prefix` telling streams apart (`` for the body, `s:` for the subject);
+   * `counted` false for a word already counted in another stream.
+   */
   word(prefix: string, word: string, counted = true): void {
     if (counted) this.words++;
     const h = hashString(prefix + word, this.scratch);
