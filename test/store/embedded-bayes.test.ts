@@ -105,32 +105,42 @@ describe('embedded bayes read cache', () => {
   });
 });
 
-// A table that fits the cache is read whole: tokens it does not hold are then known to be absent, and
-// nothing is read from the file for them. What it answers must still be what the file holds.
+// A table that fits the cache is read whole once looking tokens up one by one has read as many as it
+// has rows: tokens it does not hold are then known to be absent, and nothing is read from the file for
+// them. What it answers must still be what the file holds.
 describe('embedded bayes complete cache', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-complete-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const open = (cacheSlots?: number) => new EmbeddedStore(dir, { tokenTtlDays: 30, bayesCacheSlots: cacheSlots });
-  const state = (store: EmbeddedStore) => store.bayes as unknown as { complete: boolean; cache: TokenCountCache };
+  const complete = (store: EmbeddedStore) => (store.bayes as unknown as { complete: boolean }).complete;
   const read = async (store: EmbeddedStore, list: BigInt64Array) => {
     const c = await store.bayes.counts(list);
     return { spam: [...c.spam], ham: [...c.ham] };
   };
   const list = ids(1n, -7n, 2n ** 40n + 3n, -(2n ** 50n), 99n, 2n ** 62n);
 
-  it('answers from memory what the file holds, also for tokens it learns afterwards', async () => {
+  it('reads the table whole only after looking up as many tokens as it has rows, then answers from memory', async () => {
     const writer = open();
     await writer.bayes.learn('a', ids(1n, -7n, 2n ** 40n + 3n), 'spam');
     await writer.bayes.learn('b', ids(1n, -(2n ** 50n)), 'ham');
+    await writer.bayes.learn('c', ids(500n, 501n, 502n, 503n), 'ham');
     await writer.close();
 
     const store = open();
     try {
+      // 8 rows: a look-up of 3 tokens (a one-message check) does not read them all.
+      expect(await read(store, ids(1n, 99n, 2n ** 62n))).toEqual({ spam: [1, 0, 0], ham: [1, 0, 0] });
+      expect(complete(store)).toBe(false);
+      // Tokens its partial cache holds already are not looked up again: 3 more here.
       expect(await read(store, list)).toEqual({ spam: [1, 1, 1, 0, 0, 0], ham: [1, 0, 0, 1, 0, 0] });
-      expect(state(store).complete).toBe(true);
+      expect(complete(store)).toBe(false);
+      expect(await read(store, ids(500n, 700n, 701n))).toEqual({ spam: [0, 0, 0], ham: [1, 0, 0] });
+      // 9 tokens looked up one by one by now, more than the table's 8 rows.
+      expect(await read(store, list)).toEqual({ spam: [1, 1, 1, 0, 0, 0], ham: [1, 0, 0, 1, 0, 0] });
+      expect(complete(store)).toBe(true);
       // Tokens new to the table are added to the cache by its own learns: still complete, still right.
-      await store.bayes.learn('c', ids(99n, 2n ** 62n, 1n), 'spam');
-      expect(state(store).complete).toBe(true);
+      await store.bayes.learn('d', ids(99n, 2n ** 62n, 1n), 'spam');
+      expect(complete(store)).toBe(true);
       const after = await read(store, list);
       expect(after).toEqual({ spam: [2, 1, 1, 0, 1, 1], ham: [1, 0, 0, 1, 0, 0] });
       const other = open();
@@ -140,6 +150,12 @@ describe('embedded bayes complete cache', () => {
     }
   });
 
+  const warmUp = async (store: EmbeddedStore) => {
+    // More distinct tokens than the table has rows, looked up one by one.
+    await read(store, BigInt64Array.from({ length: 200 }, (_, i) => BigInt(90_000 + i)));
+    await read(store, list);
+  };
+
   it('stays a partial cache, reading the file, when the table does not fit', async () => {
     // 16 slots hold 11 tokens; the table has more.
     const writer = open();
@@ -147,22 +163,23 @@ describe('embedded bayes complete cache', () => {
     await writer.close();
     const store = open(16);
     try {
+      await warmUp(store);
       const wanted = ids(1000n, 1019n, 5n, 1n);
       expect(await read(store, wanted)).toEqual({ spam: [1, 1, 0, 2], ham: [0, 0, 0, 1] });
-      expect(state(store).complete).toBe(false);
+      expect(complete(store)).toBe(false);
     } finally {
       await store.close();
     }
   });
 
   it('stops being complete when its own learns would overfill it, and still answers right', async () => {
-    const store = open(64); // 44 tokens fit; the file holds 26 by now
+    const store = open(64); // 44 tokens fit; the file holds 30 by now
     try {
-      await read(store, list);
-      expect(state(store).complete).toBe(true);
+      await warmUp(store);
+      expect(complete(store)).toBe(true);
       const batch = BigInt64Array.from({ length: 30 }, (_, i) => BigInt(5000 + i));
       await store.bayes.learn('overfill', batch, 'ham');
-      expect(state(store).complete).toBe(false);
+      expect(complete(store)).toBe(false);
       expect(await read(store, ids(5000n, 5029n, 1n, 77n))).toEqual({ spam: [0, 0, 2, 0], ham: [1, 1, 1, 0] });
     } finally {
       await store.close();
@@ -172,12 +189,13 @@ describe('embedded bayes complete cache', () => {
   it('after another connection commits, reads the file instead of reloading at once', async () => {
     const store = open();
     try {
-      await read(store, list);
-      expect(state(store).complete).toBe(true);
+      await warmUp(store);
+      expect(complete(store)).toBe(true);
       const other = open();
       try { await other.bayes.learn('elsewhere', ids(424242n), 'spam'); } finally { await other.close(); }
+      await warmUp(store);
       expect(await read(store, ids(424242n, 1n))).toEqual({ spam: [1, 2], ham: [0, 1] });
-      expect(state(store).complete).toBe(false);
+      expect(complete(store)).toBe(false);
     } finally {
       await store.close();
     }
