@@ -25,10 +25,15 @@ export function messageDigest(message: MessageContent): string {
   return hash.digest('base64url').slice(0, 22);
 }
 
-export async function learnMessage(store: BayesStore, message: MessageContent, as: BayesClass, settings: BayesSettings): Promise<LearnOutcome> {
+/** What the store is given to learn a message: its digest and token ids. */
+function learnItemOf(message: MessageContent, as: BayesClass, settings: BayesSettings): LearnItem {
   if (!message.parsed) throw new Error(`cannot learn an unreadable message: ${message.parseError ?? 'not parsed'}`);
-  const tokens = tokenize(message.parsed, settings.tokenizer, message.raw);
-  return store.learn(messageDigest(message), tokens.ids, as);
+  return { digest: messageDigest(message), ids: tokenize(message.parsed, settings.tokenizer, message.raw).ids, as };
+}
+
+export async function learnMessage(store: BayesStore, message: MessageContent, as: BayesClass, settings: BayesSettings): Promise<LearnOutcome> {
+  const { digest, ids } = learnItemOf(message, as, settings);
+  return store.learn(digest, ids, as);
 }
 
 export interface LearnSummary {
@@ -136,15 +141,15 @@ export interface BayesTrainer {
 }
 
 // Autolearned messages are written in batches: each write transaction rewrites every page its tokens
-// touch, so one message at a time cost about 10 ms of CPU each (20 ms of the event loop) on an
-// embedded table of 331,000 tokens, and under 2 ms each fifty at a time (`npm run bench:bayes`).
+// touch, so one message at a time cost about 9 ms of CPU each (15–23 ms of the event loop) on an
+// embedded table of 337,000 tokens, and under 2 ms each fifty at a time (`npm run bench:bayes`).
 // A message waits for its batch at most AUTOLEARN_WAIT_MS, after its verdict.
 const AUTOLEARN_BATCH = 50;
 const AUTOLEARN_WAIT_MS = 100;
 
 /** Gathers learns and writes them with one `learnMany` when the batch is full or has waited long enough. */
 export class LearnBatcher {
-  private pending: { item: LearnItem; settle: (outcome: LearnOutcome | Error) => void }[] = [];
+  private pending: { item: LearnItem; resolve: (outcome: LearnOutcome) => void; reject: (err: Error) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private readonly store: BayesStore;
@@ -159,7 +164,7 @@ export class LearnBatcher {
 
   learn(item: LearnItem): Promise<LearnOutcome> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ item, settle: (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome)) });
+      this.pending.push({ item, resolve, reject });
       if (this.pending.length >= this.maxBatch) void this.flush();
       else this.timer ??= setTimeout(() => void this.flush(), this.waitMs).unref();
     });
@@ -176,9 +181,9 @@ export class LearnBatcher {
       this.writing = this.writing.then(async () => {
         try {
           const outcomes = await this.store.learnMany(batch.map((p) => p.item));
-          batch.forEach((p, i) => p.settle(outcomes[i]));
+          batch.forEach((p, i) => p.resolve(outcomes[i]));
         } catch (err) {
-          for (const p of batch) p.settle(err as Error);
+          for (const p of batch) p.reject(err as Error);
         }
       });
     }
@@ -196,8 +201,7 @@ export function bayesTrainer(store: BayesStore, config: Readonly<Config>, settin
       try {
         const as = autolearnClass(verdict, config);
         if (!as || !message.parsed) return null;
-        const tokens = tokenize(message.parsed, settings.tokenizer, message.raw);
-        await batcher.learn({ digest: messageDigest(message), ids: tokens.ids, as });
+        await batcher.learn(learnItemOf(message, as, settings));
         return as;
       } catch (err) {
         onError?.(err as Error);
