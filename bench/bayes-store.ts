@@ -12,7 +12,7 @@ import { loadCorpus, sample } from './corpus.ts';
 import { EmbeddedStore } from '../src/store/embedded/index.ts';
 import { tokenize, DEFAULT_TOKENIZER_OPTIONS } from '../src/bayes/tokenizer.ts';
 import { classify, DEFAULT_CLASSIFIER_OPTIONS } from '../src/bayes/classifier.ts';
-import { messageDigest } from '../src/bayes/learner.ts';
+import { learnItemOf } from '../src/bayes/learner.ts';
 import { bayesSettings } from '../src/bayes/index.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { parseMessage } from '../src/scan/pipeline.ts';
@@ -26,12 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-bayes-bench-'));
 try {
   const writer = new EmbeddedStore(dir);
   // In one batch, as `sluice learn` writes a folder.
-  await writer.bayes.learnMany(
-    train.map((m) => {
-      const message = parseMessage(m.raw);
-      return { digest: messageDigest(message), ids: tokenize(message.parsed!, settings.tokenizer, m.raw).ids, as: m.label };
-    }),
-  );
+  await writer.bayes.learnMany(train.map((m) => learnItemOf(parseMessage(m.raw), m.label, settings)));
   const stats = await writer.bayes.stats();
   await writer.close();
   console.log(`bayes store bench: learned ${train.length} messages (${stats.tokens} tokens), scoring ${score.length} others`);
@@ -62,7 +57,7 @@ try {
     const per = (x: number) => ((x / parsed.length) * 1000).toFixed(0).padStart(5);
     console.log(`${pass}: µs of CPU per message: tokenize ${per(tokenizeMs)}, store lookup ${per(lookupMs)}, classify ${per(classifyMs)}; slowest lookup ${slowestLookupMs.toFixed(0)} ms`);
   }
-  const learnItems = parsed.map((m, i) => ({ digest: messageDigest(m), ids: tokenize(m.parsed!, settings.tokenizer, m.raw).ids, as: score[i].label }));
+  const learnItems = parsed.map((m, i) => learnItemOf(m, score[i].label, settings));
   for (const [batch, items] of [[1, learnItems.slice(0, 100)], [50, learnItems.slice(100, 300)]] as const) {
     const before = process.cpuUsage();
     const started = performance.now();

@@ -26,7 +26,7 @@ export function messageDigest(message: MessageContent): string {
 }
 
 /** What the store is given to learn a message: its digest and token ids. */
-function learnItemOf(message: MessageContent, as: BayesClass, settings: BayesSettings): LearnItem {
+export function learnItemOf(message: MessageContent, as: BayesClass, settings: BayesSettings): LearnItem {
   if (!message.parsed) throw new Error(`cannot learn an unreadable message: ${message.parseError ?? 'not parsed'}`);
   return { digest: messageDigest(message), ids: tokenize(message.parsed, settings.tokenizer, message.raw).ids, as };
 }

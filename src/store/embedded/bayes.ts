@@ -215,12 +215,14 @@ export class SqliteBayesStore implements BayesStore {
     const halves = new Uint32Array(tally.ids.buffer, tally.ids.byteOffset, tally.ids.length * 2);
     for (let k = 0; k < tally.n.length; k++) {
       const n = sign * tally.n[k];
+      const spam = as === 'spam' ? n : 0;
+      const ham = as === 'ham' ? n : 0;
       const low = halves[2 * k];
       const high = halves[2 * k + 1];
       if (!this.complete || sign < 0 || this.cache.find(low, high) >= 0) {
-        this.cache.add(low, high, as === 'spam' ? n : 0, as === 'ham' ? n : 0);
+        this.cache.add(low, high, spam, ham);
       } else if (this.cache.size < this.cache.maxEntries) {
-        this.cache.set(low, high, as === 'spam' ? n : 0, as === 'ham' ? n : 0);
+        this.cache.set(low, high, spam, ham);
       } else {
         this.dropCache();
       }
