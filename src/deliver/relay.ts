@@ -1,6 +1,9 @@
 // Hands messages to the downstream MTA over a pooled SMTP connection and translates its replies into ours.
-import nodemailer from 'nodemailer';
+import { Readable } from 'node:stream';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
+import MimeNode from 'nodemailer/lib/mime-node';
+import SMTPPool from 'nodemailer/lib/smtp-pool';
+import type MailMessage from 'nodemailer/lib/mailer/mail-message';
 import type { Logger } from 'pino';
 import { SmtpError, replies } from '../smtp/replies.ts';
 import type { RelayDsn } from './dsn.ts';
@@ -42,14 +45,16 @@ interface SendError extends Error {
 }
 
 export class Relay {
-  private readonly transport: ReturnType<typeof nodemailer.createTransport>;
+  private readonly transport: SMTPPool;
   private readonly log: Logger;
   private readonly metrics: RelayOptions['metrics'];
 
   constructor(options: RelayOptions, log: Logger) {
     this.log = log;
     this.metrics = options.metrics;
-    this.transport = nodemailer.createTransport({
+    // nodemailer's pool without its mailer: the mailer composes every message anew (a MIME tree, a
+    // Message-ID, random boundaries, a stream pipeline) only to stream our raw bytes back out.
+    this.transport = new SMTPPool({
       host: options.host,
       port: options.port,
       secure: options.secure,
@@ -76,7 +81,7 @@ export class Relay {
     const started = performance.now();
     try {
       // nodemailer's type spells RET "Full"; it upper-cases whatever it is given.
-      const info = await this.transport.sendMail({ envelope: { from, to: [...to] }, raw, ...(dsn ? { dsn: dsn as SMTPConnection.DSNOptions } : {}) });
+      const info = await this.sendRaw({ from, to: [...to] }, raw, dsn);
       this.metrics?.relay((performance.now() - started) / 1000);
       const refused = ((info as { rejectedErrors?: SendError[] }).rejectedErrors ?? []).map((e) => ({
         recipient: e.recipient ?? '',
@@ -95,6 +100,11 @@ export class Relay {
       this.metrics?.relay((performance.now() - started) / 1000, failureKind(err as SendError));
       throw reply;
     }
+  }
+
+  private sendRaw(envelope: { from: string; to: string[] }, raw: Buffer, dsn?: RelayDsn): Promise<SMTPPool.SentMessageInfo> {
+    const mail = rawMail(envelope, raw, dsn);
+    return new Promise((resolve, reject) => this.transport.send(mail, (err, info) => (err || !info ? reject(err) : resolve(info))));
   }
 
   /** Checks that the downstream answers (for readiness probes). */
@@ -118,6 +128,29 @@ export class Relay {
     if (err.code === 'ETIMEDOUT') return replies.downstreamTimeout(ref);
     return replies.downstreamUnavailable(ref);
   }
+}
+
+/**
+ * The part of a composed mail that the pool reads: the envelope, the DSN parameters, and a fresh stream
+ * of the bytes for each attempt (the pool sends again over another connection when a reused one turns
+ * out closed before any byte was read).
+ */
+function rawMail(envelope: { from: string; to: string[] }, raw: Buffer, dsn?: RelayDsn): MailMessage<SMTPPool.SentMessageInfo> {
+  // nodemailer's own address handling, as its mailer would apply it: A-label domains, quoted local parts.
+  const normalized = new MimeNode().setEnvelope(envelope).getEnvelope();
+  const message = {
+    getEnvelope: () => ({ from: normalized.from, to: [...normalized.to] }),
+    messageId: () => '',
+    getHeader: () => '',
+    createReadStream: () =>
+      new Readable({
+        read() {
+          this.push(raw);
+          this.push(null);
+        },
+      }),
+  };
+  return { data: dsn ? { dsn: dsn as SMTPConnection.DSNOptions } : {}, message } as unknown as MailMessage<SMTPPool.SentMessageInfo>;
 }
 
 function failureKind(err: SendError): 'refused' | 'deferred' | 'timeout' | 'unavailable' {
