@@ -344,9 +344,9 @@ async function stopRspamd(child: ChildProcess, workers: Set<number>): Promise<vo
  * One round of the peer: measures it and prints its figures beside the gateway's; if rspamd does not
  * start or scan, says why and the bench carries on.
  */
-export async function rspamdRound(peer: RspamdPeer, messages: LoadMessage[], levels: number[], batchAt: (c: number) => LoadMessage[], gateway: GatewayFigures, gatewayRss: number): Promise<void> {
+export async function rspamdRound(peer: RspamdPeer, messages: LoadMessage[], startup: LoadMessage[], levels: number[], batchAt: (c: number) => LoadMessage[], gateway: GatewayFigures, gatewayRss: number): Promise<void> {
   try {
-    printRspamd(peer, await measureRspamd(peer, messages, levels, batchAt), gateway, gatewayRss, levels);
+    printRspamd(peer, await measureRspamd(peer, messages, startup, levels, batchAt), gateway, gatewayRss, levels);
   } catch (err) {
     console.log(`\n${(err as Error).message}\nno Rspamd figures in this round`);
   }
@@ -354,9 +354,9 @@ export async function rspamdRound(peer: RspamdPeer, messages: LoadMessage[], lev
 
 /**
  * Starts rspamd, checks with a GTUBE message that it scans, sends it `batchAt(c)` at each concurrency
- * (after the same warm-up as the SMTP servers get), and stops it, also on error and on SIGINT/SIGTERM.
+ * (after the same start-up pass as the SMTP servers get), and stops it, also on error and on SIGINT/SIGTERM.
  */
-async function measureRspamd(peer: RspamdPeer, messages: LoadMessage[], levels: number[], batchAt: (c: number) => LoadMessage[]): Promise<RspamdRun> {
+async function measureRspamd(peer: RspamdPeer, messages: LoadMessage[], startup: LoadMessage[], levels: number[], batchAt: (c: number) => LoadMessage[]): Promise<RspamdRun> {
   const port = await freePort();
   const config = writeConfig(peer, port);
   const log = join(peer.dir, 'rspamd.log');
@@ -404,7 +404,7 @@ async function measureRspamd(peer: RspamdPeer, messages: LoadMessage[], levels: 
       ? `a GTUBE message (pattern from https://rspamd.com/doc/gtube_patterns.html) got "${gtubeReply.action}"${gtubeReply.action === GTUBE_ACTION ? ', as documented' : `, not the documented "${GTUBE_ACTION}"`} (symbols include GTUBE: ${gtubeReply.symbols!.includes('GTUBE') ? 'yes' : 'no'})`
       : `a GTUBE message got no verdict (HTTP ${gtubeReply.status})`;
 
-    await scanAll(messages.slice(0, 20), 10); // warm up, as the SMTP servers are
+    await scanAll(startup, 10); // the same start-up pass as the SMTP servers get
     for (const key of Object.keys(actions)) delete actions[key];
     malformed = 0;
 
