@@ -373,16 +373,130 @@ const EXCLAIM = /!{2,}/g;
 /** How the text looks, which case folding hides: shouting, money amounts, percentages, exclamation runs. */
 function shapeTokens(sink: TokenSink, where: string, text: string): void {
   const sample = text.slice(0, 16_384);
-  const words = sample.match(ANY_WORD)?.length ?? 0;
-  const upper = sample.match(UPPER_WORD)?.length ?? 0;
-  if (words) sink.token(`shape:${where}:caps:${bucket(upper / words, [0, 0.05, 0.15, 0.3, 0.6])}`);
-  const money = sample.match(MONEY)?.length ?? 0;
-  if (money) sink.token(`shape:${where}:money:${bucket(money, [1, 3, 10])}`);
-  const percent = sample.match(PERCENT)?.length ?? 0;
-  if (percent) sink.token(`shape:${where}:percent:${bucket(percent, [1, 3, 10])}`);
-  const exclaim = sample.match(EXCLAIM)?.length ?? 0;
-  if (exclaim) sink.token(`shape:${where}:exclaim:${bucket(exclaim, [1, 3, 10])}`);
+  const shape = NON_ASCII.test(sample) ? shapeByRegex(sample) : asciiShape(sample);
+  if (shape.words) sink.token(`shape:${where}:caps:${bucket(shape.upper / shape.words, [0, 0.05, 0.15, 0.3, 0.6])}`);
+  if (shape.money) sink.token(`shape:${where}:money:${bucket(shape.money, [1, 3, 10])}`);
+  if (shape.percent) sink.token(`shape:${where}:percent:${bucket(shape.percent, [1, 3, 10])}`);
+  if (shape.exclaim) sink.token(`shape:${where}:exclaim:${bucket(shape.exclaim, [1, 3, 10])}`);
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Matches of ANY_WORD, UPPER_WORD, MONEY, PERCENT and EXCLAIM. */
+interface Shape {
+  words: number;
+  upper: number;
+  money: number;
+  percent: number;
+  exclaim: number;
+}
+
+function shapeByRegex(sample: string): Shape {
+  return {
+    words: sample.match(ANY_WORD)?.length ?? 0,
+    upper: sample.match(UPPER_WORD)?.length ?? 0,
+    money: sample.match(MONEY)?.length ?? 0,
+    percent: sample.match(PERCENT)?.length ?? 0,
+    exclaim: sample.match(EXCLAIM)?.length ?? 0,
+  };
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+// \w and \s as the shape regexes read ASCII.
+const isRegexWordChar = (c: number) => isAsciiWordChar(c) || c === 0x5f;
+const isRegexSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+
+/**
+ * shapeByRegex of ASCII text in one pass, without the match arrays. There a word (\b\p{L}{3,}\b) is a
+ * \w run of 3 letters or more; a percentage (\d+\s?%) is a \w run ending in a digit, then `%`.
+ */
+function asciiShape(text: string): Shape {
+  const shape: Shape = { words: 0, upper: 0, money: countMoney(text), percent: 0, exclaim: 0 };
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x21) {
+      let end = i + 1;
+      while (end < n && text.charCodeAt(end) === 0x21) end++;
+      if (end - i >= 2) shape.exclaim++;
+      i = end;
+      continue;
+    }
+    if (!isRegexWordChar(c)) {
+      i++;
+      continue;
+    }
+    let end = i;
+    let letters = true;
+    let capitals = true;
+    for (let w = c; end < n && isRegexWordChar((w = text.charCodeAt(end))); end++) {
+      const upper = w >= 0x41 && w <= 0x5a;
+      if (!upper) capitals = false;
+      if (!upper && !(w >= 0x61 && w <= 0x7a)) letters = false;
+    }
+    if (end - i >= 3 && letters) {
+      shape.words++;
+      if (capitals) shape.upper++;
+    }
+    if (isDigit(text.charCodeAt(end - 1)) && end < n) {
+      const next = text.charCodeAt(end);
+      if (next === 0x25 || (isRegexSpace(next) && end + 1 < n && text.charCodeAt(end + 1) === 0x25)) shape.percent++;
+    }
+    i = end;
+  }
+  return shape;
+}
+
+/** Matches of MONEY in ASCII text: `$`, maybe a space, a number; or a number, maybe a space, a currency word. */
+function countMoney(text: string): number {
+  const n = text.length;
+  let count = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x24) {
+      const digit = isDigit(text.charCodeAt(i + 1)) ? i + 1 : isRegexSpace(text.charCodeAt(i + 1)) && isDigit(text.charCodeAt(i + 2)) ? i + 2 : -1;
+      if (digit < 0) i++;
+      else {
+        count++;
+        i = numberEnd(text, digit + 1);
+      }
+      continue;
+    }
+    if (!isDigit(c)) {
+      i++;
+      continue;
+    }
+    // A match starting later in the same number would end where this one does: none if this one fails.
+    const end = numberEnd(text, i + 1);
+    const wordEnd = currencyWordEnd(text, isRegexSpace(text.charCodeAt(end)) ? end + 1 : end);
+    if (wordEnd >= 0) count++;
+    i = wordEnd >= 0 ? wordEnd : end;
+  }
+  return count;
+}
+
+/** Where [\d,.]* from `i` ends. */
+function numberEnd(text: string, i: number): number {
+  for (let c = text.charCodeAt(i); isDigit(c) || c === 0x2c || c === 0x2e; c = text.charCodeAt(++i));
+  return i;
+}
+
+/** Where `usd`, `eur`, `dollar` or `dollars` (any case) at `i`, followed by a word boundary, ends; -1 if none is there. */
+function currencyWordEnd(text: string, i: number): number {
+  for (const word of CURRENCY_WORDS) {
+    const end = i + word.length;
+    if (end > text.length || (end < text.length && isRegexWordChar(text.charCodeAt(end)))) continue;
+    let k = 0;
+    while (k < word.length && (text.charCodeAt(i + k) | 0x20) === word.charCodeAt(k)) k++;
+    if (k === word.length) return end;
+  }
+  return -1;
+}
+
+// In the order MONEY tries them: `dollars?` tries the longer first.
+const CURRENCY_WORDS = ['usd', 'eur', 'dollars', 'dollar'];
 
 const PART_TYPE = /^content-type:\s*([a-z0-9.+-]+\/[a-z0-9.+-]+)/gim;
 const PART_ENCODING = /^content-transfer-encoding:\s*([a-z0-9-]+)/gim;
