@@ -52,6 +52,31 @@ export function hashString(text: string, out: Hash64 = { high: 0, low: 0 }): Has
   return out;
 }
 
+/** hashString(prefix + text.slice(start, end)), without building that string. */
+export function hashJoined(prefix: string, text: string, start: number, end: number, out: Hash64): Hash64 {
+  let low = SEED_LOW;
+  let high = SEED_HIGH;
+  const p = prefix.length;
+  const n = p + end - start;
+  const offset = start - p;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const a = i < p ? prefix.charCodeAt(i) : text.charCodeAt(offset + i);
+    const b = i + 1 < p ? prefix.charCodeAt(i + 1) : text.charCodeAt(offset + i + 1);
+    const k = a | (b << 16);
+    low = mix32(low, k);
+    high = mix32(high, k ^ 0x2545f491);
+  }
+  if (i < n) {
+    const k = i < p ? prefix.charCodeAt(i) : text.charCodeAt(offset + i);
+    low = mix32(low, k);
+    high = mix32(high, k ^ 0x2545f491);
+  }
+  out.low = finish32(low, n);
+  out.high = finish32(high, n ^ 0x3c6ef372);
+  return out;
+}
+
 /** Combines two hashes and a small tag (e.g. the distance of a word pair) into a new one. */
 export function combineHashes(a: Hash64, b: Hash64, tag: number, out: Hash64): Hash64 {
   let low = mix32(SEED_LOW ^ tag, a.low);
