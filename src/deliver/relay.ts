@@ -137,7 +137,8 @@ export class Relay {
  */
 function rawMail(envelope: { from: string; to: string[] }, raw: Buffer, dsn?: RelayDsn): MailMessage<SMTPPool.SentMessageInfo> {
   // nodemailer's own address handling, as its mailer would apply it: A-label domains, quoted local parts.
-  const normalized = new MimeNode().setEnvelope(envelope).getEnvelope();
+  // (A fixed base boundary spares the random one of a node whose body is never written.)
+  const normalized = new MimeNode(undefined, { baseBoundary: 'envelope' }).setEnvelope(envelope).getEnvelope();
   const message = {
     getEnvelope: () => ({ from: normalized.from, to: [...normalized.to] }),
     messageId: () => '',

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -13,10 +13,21 @@ export function newId(now = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const rand = randomBytes(6);
   let tail = '';
-  for (const b of rand) tail += ALPHABET[b % 32];
+  for (let i = 0; i < 6; i++) tail += ALPHABET[randomByte() % 32];
   return time + tail;
+}
+
+// Random bytes drawn a few thousand at a time: one call into the CSPRNG per id cost more than the id.
+const pool = Buffer.alloc(4096);
+let poolUsed = pool.length;
+
+function randomByte(): number {
+  if (poolUsed === pool.length) {
+    randomFillSync(pool);
+    poolUsed = 0;
+  }
+  return pool[poolUsed++];
 }
 
 /** Ids are used as file names: accept only what newId makes. */
