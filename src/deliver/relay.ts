@@ -104,7 +104,7 @@ export class Relay {
 
   private sendRaw(envelope: { from: string; to: string[] }, raw: Buffer, dsn?: RelayDsn): Promise<SMTPPool.SentMessageInfo> {
     const mail = rawMail(envelope, raw, dsn);
-    return new Promise((resolve, reject) => this.transport.send(mail, (err, info) => (err || !info ? reject(err) : resolve(info))));
+    return new Promise((resolve, reject) => this.transport.send(mail, (err, info) => (info && !err ? resolve(info) : reject(err ?? new Error('the pool gave neither a result nor an error')))));
   }
 
   /** Checks that the downstream answers (for readiness probes). */
