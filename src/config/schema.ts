@@ -142,8 +142,8 @@ const actions = z.strictObject({
 const bayes = z.strictObject({
   /** Bayes says nothing until each class has learned this many messages. */
   minLearns: positiveInt.default(200),
-  /** Messages with fewer words (subject and body) than this are not judged. */
-  minWords: z.number().int().min(0).default(8),
+  /** Messages with fewer words (subject and body) than this are not judged (0: every message, short ones by their headers). */
+  minWords: z.number().int().min(0).default(0),
   /** Header and structure tokens besides the text (false: a body-only model). */
   headerTokens: z.boolean().default(true),
   /** Tokens seen once and not learned again for this many days are pruned (Redis: expire). */

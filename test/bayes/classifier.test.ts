@@ -50,18 +50,45 @@ describe('classification', () => {
   });
 });
 
+describe('average evidence', () => {
+  // Two spammy and two hammy tokens that Fisher's test selects, equally strong: even odds by Fisher alone.
+  const selectedSpam = [40, 40, 0, 0];
+  const selectedHam = [0, 0, 40, 40];
+  const withBulk = (spam: number, ham: number) => classify([...selectedSpam, ...many(40, spam)], [...selectedHam, ...many(40, ham)], learned, 50, options);
+
+  it('orders a message whose selected tokens pull both ways by what the rest of its tokens say', () => {
+    // The bulk tokens (30 against 20 of 100, or the reverse) are too weak for Fisher's test to select.
+    const spammyBulk = withBulk(30, 20);
+    const hammyBulk = withBulk(20, 30);
+    if (spammyBulk.kind !== 'scored' || hammyBulk.kind !== 'scored') throw new Error('expected scores');
+    expect(spammyBulk.used).toBe(4);
+    expect(spammyBulk.certainty).toBeGreaterThan(0);
+    expect(hammyBulk.certainty).toBeLessThan(0);
+    // ln(30.1/20.1) on average over the 44 learned tokens (the selected ones cancel), weighted, in log10.
+    const mean = (40 * Math.log(30.1 / 20.1)) / 44;
+    expect(spammyBulk.certainty).toBeCloseTo((options.evidenceWeight * mean) / Math.LN10, 6);
+  });
+
+  it('leaves tokens never learned out of the average', () => {
+    const unseen = classify([...selectedSpam, ...many(40, 30), ...many(100, 0)], [...selectedHam, ...many(40, 20), ...many(100, 0)], learned, 50, options);
+    expect(unseen).toEqual(withBulk(30, 20));
+  });
+});
+
 describe('header and body evidence', () => {
   const kinds = (body: number, header: number) => [...many(body, 0), ...many(header, 1)];
 
   it('tests the two views apart and adds their log-odds', () => {
-    const body = classify([...many(30, 40)], [...many(30, 0)], learned, 50, options);
-    const header = classify([...many(20, 0)], [...many(20, 40)], learned, 50, options);
-    const both = classify([...many(30, 40), ...many(20, 0)], [...many(30, 0), ...many(20, 40)], learned, 50, options, kinds(30, 20));
+    // The average evidence is of the whole message, not a sum over views: left out here.
+    const fisherOnly = { ...options, evidenceWeight: 0 };
+    const body = classify([...many(30, 40)], [...many(30, 0)], learned, 50, fisherOnly);
+    const header = classify([...many(20, 0)], [...many(20, 40)], learned, 50, fisherOnly);
+    const both = classify([...many(30, 40), ...many(20, 0)], [...many(30, 0), ...many(20, 40)], learned, 50, fisherOnly, kinds(30, 20));
     if (body.kind !== 'scored' || header.kind !== 'scored' || both.kind !== 'scored') throw new Error('expected scores');
     expect(both.certainty).toBeCloseTo(body.certainty + header.certainty, 9);
     expect(both.used).toBe(50);
     // Agreeing views are surer than either alone.
-    const agree = classify([...many(30, 40), ...many(20, 40)], [...many(30, 0), ...many(20, 0)], learned, 50, options, kinds(30, 20));
+    const agree = classify([...many(30, 40), ...many(20, 40)], [...many(30, 0), ...many(20, 0)], learned, 50, fisherOnly, kinds(30, 20));
     if (agree.kind !== 'scored') throw new Error('expected a score');
     expect(agree.certainty).toBeGreaterThan(body.certainty);
   });
