@@ -76,6 +76,11 @@ class TokenSink {
     this.body.push(hashString(text, this.scratch));
   }
 
+  /** The body-side token `prefix + source.slice(start, end)`, without pairs. */
+  bodyWord(prefix: string, source: string, start: number, end: number): void {
+    this.body.push(hashJoined(prefix, source, start, end, this.scratch));
+  }
+
   /** A header or envelope token such as `from:dom:example.com`. */
   headerToken(text: string): void {
     this.header.push(hashString(text, this.scratch));
@@ -266,6 +271,7 @@ export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAUL
   };
   scanWords(normalized, bodyWord);
   sink.breakStream();
+  writtenWithCapitals(sink, bodyForms);
   if (parsed.text?.trim() && typeof parsed.html === 'string') {
     scanWords(normalizeText(htmlToText(parsed.html.slice(0, options.maxTextLength * 2)).slice(0, options.maxTextLength)), bodyWord);
     sink.breakStream();
@@ -288,6 +294,38 @@ export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAUL
   if (options.headers) headerTokens(sink, parsed);
   if (options.headers && raw) mimeTokens(sink, raw);
   return { ...sink.build(), words: sink.words };
+}
+
+/**
+ * The body's words that have capitals, as written (`c:FREE`, `c:Click`, `c:Linux`), besides their folded
+ * forms: how a word is written says who writes it (shouting spam, a product's or a project's name) in a
+ * way that carries over to senders and years not learned. No pairs, and not counted as words. Chosen on
+ * learn 2003 / score 2002, body only, where the gap to bogofilter (whose lexer keeps case) was widest:
+ * (1-AUC)% 0.772 → 0.658, with the average evidence's weight chosen again as the largest that keeps the
+ * 10-fold figures (2, chosen on learn 2002 / score 2003 with headers: 0.1535 → 0.162). Confirmed on
+ * 2003 → 2002 with headers (0.715 → 0.641), hard ham unlearned (3.04 → 2.94; body 2.71 → 2.47), 2002 →
+ * 2003 body (0.208 → 0.178) and the learning curves at 50 (2002 → 2003) and 200 (2003 → 2002) of each
+ * class; worse on the other two curve rows and the folds body only (0.048 → 0.057). At weight 7 every
+ * split but the folds was better still (2002 → 2003 0.134, 2003 → 2002 0.589, hard ham 2.80), but the
+ * folds' spam recall at 0.1% FPR fell to 0.9895. Case-kept words instead of folded ones (pairs
+ * included) were worse on most splits; only all-capital words, or no capitalised sentence starts, worse too.
+ */
+function writtenWithCapitals(sink: TokenSink, text: string): void {
+  scanWords(text, (source, start, end) => {
+    if (hasCapital(source, start, end)) sink.bodyWord('c:', source, start, end);
+  });
+}
+
+function hasCapital(source: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = source.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return true;
+    if (c >= 0x80) {
+      const word = source.slice(start, end);
+      return word !== word.toLowerCase();
+    }
+  }
+  return false;
 }
 
 /** The text a reader sees: the plain part, or the HTML turned into text when there is none. */

@@ -142,6 +142,28 @@ claim your prize
     expect(tokens.words).toBe(5);
   });
 
+  it('reads the body words written with capitals also as written, without pairs and without counting them', async () => {
+    const capitals = await parse(`Subject: offer
+Content-Type: text/plain
+
+Click here for FREE Ｍｏｎｅｙ, Ünlü, now
+`);
+    const lower = await parse(`Subject: offer
+Content-Type: text/plain
+
+click here for free money, ünlü, now
+`);
+    const options = { ...DEFAULT_TOKENIZER_OPTIONS, headers: false };
+    const written = tokenize(capitals, options);
+    const folded = tokenize(lower, options);
+    // NFKC first (the full-width letters are plain ones), then the written form, beside the folded one.
+    for (const word of ['c:Click', 'c:FREE', 'c:Money', 'c:Ünlü', 'click', 'free', 'money', 'ünlü']) expect([...written.ids]).toContain(idOf(word));
+    for (const word of ['c:here', 'c:now', 'c:for']) expect([...written.ids]).not.toContain(idOf(word));
+    // Exactly the four written forms more than the same text in lower case: no pairs of them.
+    expect(written.ids.length).toBe(folded.ids.length + 4);
+    expect(written.words).toBe(folded.words);
+  });
+
   it('understands a Chinese spam as well as an English one: as many words', async () => {
     const zh = await parse(`From: a@example.cn
 Subject: =?UTF-8?B?${Buffer.from('代开发票').toString('base64')}?=
