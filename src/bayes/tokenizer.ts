@@ -456,6 +456,11 @@ const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 // \w and \s as the shape regexes read ASCII.
 const isRegexWordChar = (c: number) => isAsciiWordChar(c) || c === 0x5f;
 const isRegexSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+/**
+ * text.charCodeAt(i), or -1 past the end, which no class above takes (as none takes charCodeAt's NaN):
+ * an index out of range deoptimizes the compiled code, and text ending in a number did so again and again.
+ */
+const codeAt = (text: string, i: number) => (i < text.length ? text.charCodeAt(i) : -1);
 
 /**
  * shapeByRegex of ASCII text in one pass, without the match arrays. There a word (\b\p{L}{3,}\b) is a
@@ -507,7 +512,7 @@ function countMoney(text: string): number {
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 0x24) {
-      const digit = isDigit(text.charCodeAt(i + 1)) ? i + 1 : isRegexSpace(text.charCodeAt(i + 1)) && isDigit(text.charCodeAt(i + 2)) ? i + 2 : -1;
+      const digit = isDigit(codeAt(text, i + 1)) ? i + 1 : isRegexSpace(codeAt(text, i + 1)) && isDigit(codeAt(text, i + 2)) ? i + 2 : -1;
       if (digit < 0) i++;
       else {
         count++;
@@ -521,7 +526,7 @@ function countMoney(text: string): number {
     }
     // A match starting later in the same number would end where this one does: none if this one fails.
     const end = numberEnd(text, i + 1);
-    const wordEnd = currencyWordEnd(text, isRegexSpace(text.charCodeAt(end)) ? end + 1 : end);
+    const wordEnd = currencyWordEnd(text, isRegexSpace(codeAt(text, end)) ? end + 1 : end);
     if (wordEnd >= 0) count++;
     i = wordEnd >= 0 ? wordEnd : end;
   }
@@ -530,7 +535,7 @@ function countMoney(text: string): number {
 
 /** Where [\d,.]* from `i` ends. */
 function numberEnd(text: string, i: number): number {
-  for (let c = text.charCodeAt(i); isDigit(c) || c === 0x2c || c === 0x2e; c = text.charCodeAt(++i));
+  for (let c = codeAt(text, i); isDigit(c) || c === 0x2c || c === 0x2e; c = codeAt(text, ++i));
   return i;
 }
 
