@@ -11,23 +11,32 @@ export interface SplitMessage {
   body: Buffer;
 }
 
-export function splitMessage(raw: Buffer): SplitMessage {
+/** Where the header ends and the body starts, and the line break the message uses. */
+interface HeaderBounds {
+  headerEnd: number;
+  eol: string;
+  bodyStart: number;
+}
+
+function headerBounds(raw: Buffer): HeaderBounds {
   // Searched in the bytes: only the header becomes a string, however large the body.
   const crlf = raw.indexOf('\r\n\r\n');
   const lf = raw.indexOf('\n\n');
-  let headerEnd: number;
-  let eol: string;
-  let bodyStart: number;
-  if (crlf >= 0 && (lf < 0 || crlf <= lf - 1)) {
-    [headerEnd, eol, bodyStart] = [crlf, '\r\n', crlf + 4];
-  } else if (lf >= 0) {
-    [headerEnd, eol, bodyStart] = [lf, '\n', lf + 2];
-  } else {
-    // Header only, no blank line: the whole message is header.
-    eol = raw.includes('\r\n') || !raw.includes('\n') ? '\r\n' : '\n';
-    headerEnd = raw.length - (raw.at(-1) !== 0x0a ? 0 : raw.at(-2) === 0x0d ? 2 : 1);
-    bodyStart = raw.length;
-  }
+  if (crlf >= 0 && (lf < 0 || crlf <= lf - 1)) return { headerEnd: crlf, eol: '\r\n', bodyStart: crlf + 4 };
+  if (lf >= 0) return { headerEnd: lf, eol: '\n', bodyStart: lf + 2 };
+  // Header only, no blank line: the whole message is header.
+  return {
+    headerEnd: raw.length - (raw.at(-1) !== 0x0a ? 0 : raw.at(-2) === 0x0d ? 2 : 1),
+    eol: raw.includes('\r\n') || !raw.includes('\n') ? '\r\n' : '\n',
+    bodyStart: raw.length,
+  };
+}
+
+export function splitMessage(raw: Buffer): SplitMessage {
+  return splitAt(raw, headerBounds(raw));
+}
+
+function splitAt(raw: Buffer, { headerEnd, eol, bodyStart }: HeaderBounds): SplitMessage {
   const fields: string[] = [];
   for (const line of raw.toString('latin1', 0, headerEnd).split(/\r?\n/)) {
     if (/^[ \t]/.test(line) && fields.length) fields[fields.length - 1] += eol + line;
@@ -96,10 +105,67 @@ export function receivedField(r: ReceivedInfo): string {
 
 /** Rebuilds the message with forged verdict fields removed and ours prepended, in the message's own line breaks. */
 export function rewriteHeaders(raw: Buffer, authservId: string, prepend: readonly string[]): Buffer {
-  const m = splitMessage(raw);
-  const kept = m.fields.filter((f) => !isForgedVerdictField(f, authservId));
-  const added = prepend.map((f) => f.replace(/\r\n/g, m.eol));
-  return joinMessage({ ...m, fields: [...added, ...kept] });
+  const bounds = headerBounds(raw);
+  const { eol } = bounds;
+  const addedFields = prepend.map((f) => f.replace(/\r\n/g, eol));
+  const kept = keptRuns(raw.toString('latin1', 0, bounds.headerEnd), eol, authservId);
+  if (!kept) {
+    // Mixed line breaks: splitMessage evens them out to the message's own.
+    const m = splitAt(raw, bounds);
+    return joinMessage({ ...m, fields: [...addedFields, ...m.fields.filter((f) => !isForgedVerdictField(f, authservId))] });
+  }
+  const added = addedFields.map((f) => f + eol).join('');
+  // The kept fields are copied as bytes: runs of them, each followed by a line break, then the blank line and the body.
+  let size = added.length + eol.length + raw.length - bounds.bodyStart;
+  for (let i = 0; i < kept.length; i += 2) size += kept[i + 1] - kept[i] + eol.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(added, 0, 'latin1');
+  for (let i = 0; i < kept.length; i += 2) {
+    at += raw.copy(out, at, kept[i], kept[i + 1]);
+    at += out.write(eol, at, 'latin1');
+  }
+  at += out.write(eol, at, 'latin1');
+  raw.copy(out, at, bounds.bodyStart);
+  return out;
+}
+
+/**
+ * The header's fields that are not forged verdict fields, as [start, end) runs of whole fields
+ * (without the last line break); null when its lines do not all end in `eol`, which splitMessage
+ * would even out. Only a field whose name may start with x- or a- is read as a string.
+ */
+function keptRuns(header: string, eol: string, authservId: string): number[] | null {
+  if (header.startsWith('\n') || header.startsWith('\r\n')) return null;
+  const runs: number[] = [];
+  let fieldStart = -1;
+  let fieldEnd = -1;
+  for (let pos = 0; pos < header.length;) {
+    const lf = header.indexOf('\n', pos);
+    const next = lf < 0 ? header.length : lf + 1;
+    let lineEnd = lf < 0 ? header.length : lf;
+    if (lf >= 0 && header.charCodeAt(lf - 1) === 0x0d) lineEnd--;
+    if (lf >= 0 && lf - lineEnd !== eol.length - 1) return null;
+    const c = header.charCodeAt(pos);
+    if ((c === 0x20 || c === 0x09) && fieldStart >= 0) fieldEnd = lineEnd;
+    else if (lineEnd > pos) {
+      if (fieldStart >= 0) keepField(runs, header, fieldStart, fieldEnd, eol, authservId);
+      [fieldStart, fieldEnd] = [pos, lineEnd];
+    }
+    pos = next;
+  }
+  if (fieldStart >= 0) keepField(runs, header, fieldStart, fieldEnd, eol, authservId);
+  return runs;
+}
+
+/** Adds the field `header.slice(start, end)` to `runs` unless it is a forged verdict field. */
+function keepField(runs: number[], header: string, start: number, end: number, eol: string, authservId: string): void {
+  const c = header.charCodeAt(start);
+  // Names that String.trim() and toLowerCase() could turn into x-spam-… or authentication-results.
+  const suspect = c <= 0x20 || c === 0xa0 || (c | 0x20) === 0x78 || (c | 0x20) === 0x61;
+  if (suspect && isForgedVerdictField(header.slice(start, end), authservId)) return;
+  // A field right after the last kept one extends its run.
+  if (runs.length && runs[runs.length - 1] + eol.length === start) runs[runs.length - 1] = end;
+  else runs.push(start, end);
 }
 
 export function rfc5322Date(d: Date): string {

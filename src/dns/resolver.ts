@@ -55,10 +55,11 @@ export class CachingResolver implements DnsLayer {
   async resolve(name: string, type: RecordType, options: { signal?: AbortSignal } = {}): Promise<Answer> {
     this.stats.lookups++;
     const qname = normalizeName(name);
-    if (!validName(qname)) throw dnsError('EBADNAME', type, name);
     const key = `${type} ${qname}`;
 
+    // Only valid names are ever cached: a name found needs no checking again.
     const cached = this.cache.get(key);
+    if (!cached && !validName(qname)) throw dnsError('EBADNAME', type, name);
     if (cached) {
       if (cached.expires > this.now()) {
         this.stats.cacheHits++;

@@ -97,27 +97,56 @@ export function readMail(raw: Buffer): MailContent {
 
 /** The parts of a message in document order, each header parsed: a port of mailsplit's line machine over one buffer. */
 function splitParts(raw: Buffer): Part[] {
+  const machine = new LineMachine(raw);
   const len = raw.length;
-  const emitted: Part[] = [];
-  let count = 0;
-  let node: Part;
-  let inHead = true;
-  let inEpilogue = false;
-  let delimiterOwner: Part | null = null;
-  const open = (parent: Part | null): Part => {
-    count++;
-    inHead = true;
-    inEpilogue = false;
+  let pos = 0;
+  for (;;) {
+    const nl = raw.indexOf(0x0a, pos);
+    if (nl < 0) {
+      // The last line, without a line end (or, after a final line end, an empty one).
+      machine.line(pos, len, true);
+      break;
+    }
+    machine.line(pos, nl + 1, false);
+    pos = nl + 1;
+  }
+  for (const part of machine.emitted) if (part.bodyStart >= 0 && part.bodyEnd < 0) part.bodyEnd = len;
+  return machine.emitted;
+}
+
+/**
+ * mailsplit's line machine, fed one line at a time. A class, not closures made per message: its
+ * methods keep their optimized code, which a message's closures lose at a garbage collection.
+ */
+class LineMachine {
+  readonly emitted: Part[] = [];
+  private readonly raw: Buffer;
+  private count = 0;
+  private node: Part;
+  private inHead = true;
+  private inEpilogue = false;
+  private delimiterOwner: Part | null = null;
+
+  constructor(raw: Buffer) {
+    this.raw = raw;
+    this.node = this.open(null);
+  }
+
+  private open(parent: Part | null): Part {
+    this.count++;
+    this.inHead = true;
+    this.inEpilogue = false;
     return newPart(parent);
-  };
-  const emit = (part: Part) => {
-    emitted.push(part);
+  }
+
+  private emit(part: Part): void {
+    this.emitted.push(part);
     part.parent?.children.push(part);
-  };
-  node = open(null);
+  }
 
   /** 1: next part, 2: end of the multipart, of the line `start..end` against `boundary`; 0: no delimiter. */
-  const compare = (start: number, end: number, skip: number, boundary: Buffer): number => {
+  private compare(start: number, end: number, skip: number, boundary: Buffer): number {
+    const raw = this.raw;
     const length = end - start;
     if (length < boundary.length + 3 + skip || length > boundary.length + 2 + 2 + BOUNDARY_TRAILING_WSP + 2 + skip) return 0;
     const from = start + skip + 2;
@@ -135,56 +164,60 @@ function splitParts(raw: Buffer): Part[] {
     while (i < end && raw[i] === 0x0d) i++;
     if (i < end && raw[i] === 0x0a) i++;
     return i === end ? result : 0;
-  };
+  }
 
-  const delimiter = (start: number, end: number): number => {
+  private delimiter(start: number, end: number): number {
+    const raw = this.raw;
     let skip = 0;
     if (raw[start] === 0x0d || raw[start] === 0x0a) {
       skip = raw[start] === 0x0d && raw[start + 1] === 0x0a && start + 1 < end ? 2 : 1;
     }
     if (end - start < 4 || raw[start + skip] !== 0x2d || raw[start + skip + 1] !== 0x2d) return 0;
     let r: number;
-    if (!inEpilogue && node.boundary && (r = compare(start, end, skip, node.boundary))) return r;
-    for (let owner = node.owner; owner; owner = owner.owner) {
-      if (owner.boundary && (r = compare(start, end, skip, owner.boundary))) {
-        delimiterOwner = owner;
+    if (!this.inEpilogue && this.node.boundary && (r = this.compare(start, end, skip, this.node.boundary))) return r;
+    for (let owner = this.node.owner; owner; owner = owner.owner) {
+      if (owner.boundary && (r = this.compare(start, end, skip, owner.boundary))) {
+        this.delimiterOwner = owner;
         return r + 2;
       }
     }
     return 0;
-  };
+  }
 
   /** A part's body ends before a delimiter line, without the line end before it: that is part of the delimiter (RFC 2046 5.1.1). */
-  const endBody = (at: number) => {
-    if (inHead || node.bodyStart < 0 || node.bodyEnd >= 0 || node.multipart) return;
+  private endBody(at: number): void {
+    const node = this.node;
+    if (this.inHead || node.bodyStart < 0 || node.bodyEnd >= 0 || node.multipart) return;
     let end = at;
     if (node.parent) {
-      if (end > node.bodyStart && raw[end - 1] === 0x0a) end--;
-      if (end > node.bodyStart && raw[end - 1] === 0x0d) end--;
+      if (end > node.bodyStart && this.raw[end - 1] === 0x0a) end--;
+      if (end > node.bodyStart && this.raw[end - 1] === 0x0d) end--;
     }
     node.bodyEnd = end;
-  };
+  }
 
-  const line = (start: number, end: number, final: boolean) => {
-    if (count > MAX_PARTS) throw new MimeLimitError('Max allowed child nodes exceeded');
-    const found = end > start ? delimiter(start, end) : 0;
+  line(start: number, end: number, final: boolean): void {
+    const raw = this.raw;
+    if (this.count > MAX_PARTS) throw new MimeLimitError('Max allowed child nodes exceeded');
+    const found = end > start ? this.delimiter(start, end) : 0;
     if (found) {
-      endBody(start);
-      if (found === 1) node = open(node);
-      else if (found === 3) node = open(delimiterOwner);
+      this.endBody(start);
+      if (found === 1) this.node = this.open(this.node);
+      else if (found === 3) this.node = this.open(this.delimiterOwner);
       else if (found === 4) {
         // A part closed while still in its header: it has a header and no body.
-        if (node.headerBytes && !node.lines) {
-          parsePartHeader(raw, node);
-          emit(node);
+        if (this.node.headerBytes && !this.node.lines) {
+          parsePartHeader(raw, this.node);
+          this.emit(this.node);
         }
-        node = delimiterOwner!;
-        inEpilogue = true;
-        inHead = false;
+        this.node = this.delimiterOwner!;
+        this.inEpilogue = true;
+        this.inHead = false;
       }
       return;
     }
-    if (!inHead) return;
+    if (!this.inHead) return;
+    const node = this.node;
     const length = end - start;
     const endsBlock = (length === 1 && raw[start] === 0x0a) || (length === 2 && raw[start] === 0x0d && raw[start + 1] === 0x0a);
     node.headerBytes += length;
@@ -193,34 +226,19 @@ function splitParts(raw: Buffer): Part[] {
     if (node.headerStart < 0) node.headerStart = start;
     node.headerEnd = end;
     if (!final && !endsBlock) return;
-    const current = node;
-    parsePartHeader(raw, current);
-    if (current.contentType === 'message/rfc822' && ['', '7bit', '8bit', 'binary'].includes(current.encoding) && current.disposition === 'inline') {
-      current.messageNode = true;
-      emit(current);
-      node = open(current);
+    parsePartHeader(raw, node);
+    if (node.contentType === 'message/rfc822' && ['', '7bit', '8bit', 'binary'].includes(node.encoding) && node.disposition === 'inline') {
+      node.messageNode = true;
+      this.emit(node);
+      this.node = this.open(node);
       // The embedded message continues inside its container: the container's delimiters still end it.
-      if (current.parent) node.owner = current.parent;
+      if (node.parent) this.node.owner = node.parent;
     } else {
-      inHead = false;
-      current.bodyStart = end;
-      emit(current);
+      this.inHead = false;
+      node.bodyStart = end;
+      this.emit(node);
     }
-  };
-
-  let pos = 0;
-  for (;;) {
-    const nl = raw.indexOf(0x0a, pos);
-    if (nl < 0) {
-      // The last line, without a line end (or, after a final line end, an empty one).
-      line(pos, len, true);
-      break;
-    }
-    line(pos, nl + 1, false);
-    pos = nl + 1;
   }
-  for (const part of emitted) if (part.bodyStart >= 0 && part.bodyEnd < 0) part.bodyEnd = len;
-  return emitted;
 }
 
 /** The header fields a part's structure depends on, as mailsplit reads them. */

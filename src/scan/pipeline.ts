@@ -39,9 +39,22 @@ export class Pipeline {
   readonly options: PipelineOptions;
   /** Set by the gateway when `checks.workers` > 0: the data stage then runs on worker threads. */
   remote?: RemoteDataStage;
+  /** The checks of each stage, all and split by `late`, in config order: chosen once, not per message. */
+  private readonly byStage = new Map<string, readonly Check[]>();
 
   constructor(options: PipelineOptions) {
     this.options = options;
+  }
+
+  /** The checks of `stage` (with `late`: only the late ones, or only the others). */
+  private checksOf(stage: Stage, late?: boolean): readonly Check[] {
+    const key = late === undefined ? stage : `${stage} ${late}`;
+    let checks = this.byStage.get(key);
+    if (!checks) {
+      checks = this.options.checks.filter((c) => c.stage === stage && (late === undefined || Boolean(c.late) === late));
+      this.byStage.set(key, checks);
+    }
+    return checks;
   }
 
   /** The data stage on a worker thread; if the worker fails, every data-stage family reports `<FAMILY>_ERROR`. */
@@ -51,7 +64,7 @@ export class Pipeline {
       return { hits: reply.hits, authResults: reply.authResults };
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'data stage failed on its worker thread');
-      const families = new Set(this.options.checks.filter((c) => c.stage === 'data').map((c) => c.family));
+      const families = new Set(this.checksOf('data').map((c) => c.family));
       return { hits: [...families].map((family) => ({ name: errorSymbol(family), detail: 'scan worker' })), authResults: [] };
     }
   }
@@ -62,7 +75,7 @@ export class Pipeline {
    */
   async runStage(stage: Stage, tid: string, envelope: Envelope, log: Logger, signal: AbortSignal, message?: MessageContent, rcpt?: string, late?: boolean): Promise<StageOutcome> {
     const outcome: StageOutcome = { hits: [], authResults: [] };
-    const checks = this.options.checks.filter((c) => c.stage === stage && (late === undefined || Boolean(c.late) === late));
+    const checks = this.checksOf(stage, late);
     // One time limit per distinct limit of the stage, not one per check: its checks all start now.
     const limits = new Map<number, StageLimit>();
     const ctx: ScanContext = { tid, envelope, message, rcpt, signal, log, authResults: outcome.authResults };
@@ -79,7 +92,7 @@ export class Pipeline {
   }
 
   hasStage(stage: Stage): boolean {
-    return this.options.checks.some((c) => c.stage === stage);
+    return this.checksOf(stage).length > 0;
   }
 
   /**
