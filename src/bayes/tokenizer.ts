@@ -734,10 +734,13 @@ function headerTokens(sink: TokenSink, parsed: MailContent): void {
     scanWords(value, new HeaderWords(sink, prefix));
   }
 
-  // Received path hints: the hosts and protocols of each hop, and how many hops. The whole chain:
-  // the first hops are our own servers, the last ones say where the mail came from.
+  // Received path hints: the hosts and protocols of each hop. The whole chain: the first hops are our
+  // own servers, the last ones say where the mail came from. Not how many hops there were: that counts
+  // the relays of the site that collected the mail and of the lists it came through, so it taught
+  // which mailbox a message was learned from (learn 2003 / score 2002, headers + body: (1-AUC)% 0.641
+  // → 0.273; hard ham unlearned 2.94 → 2.86; 2003 → 2002 at 50 and 200 of each class 2.83 → 2.57 and
+  // 0.381 → 0.324; flat on 2002 → 2003 and the folds).
   const received = parsed.headerLines.filter((l) => l.key === 'received');
-  sink.headerToken(`rcvd:count:${Math.min(received.length, 10)}`);
   for (const line of received.slice(0, MAX_RECEIVED)) {
     const text = line.line.slice(line.line.indexOf(':') + 1).toLowerCase();
     // The words of the hop (host names, software and versions, helo names) without its queue id and

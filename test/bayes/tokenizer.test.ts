@@ -216,6 +216,13 @@ ${header}`);
     expect(tokens).not.toContain(idOf('rcvd:by:example.org'));
     expect(tokens).not.toContain(idOf('rcvd:by:mail.example.org'));
   });
+
+  it('does not count the hops: a hop the collecting site repeats adds no token', async () => {
+    const hop = 'Received: from mx.sender.example (mx.sender.example [192.0.2.7]) by mail.example.org (Postfix) with ESMTP\n';
+    const once = await ids(`${hop}${header}`);
+    const thrice = await ids(`${hop}${hop}${hop}${header}`);
+    expect(new Set(thrice)).toEqual(new Set(once));
+  });
 });
 
 describe('hash', () => {
