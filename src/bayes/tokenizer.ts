@@ -756,11 +756,12 @@ function headerTokens(sink: TokenSink, parsed: MailContent): void {
     if (zone) sink.headerToken(`rcvd:tz:${zone[1]}`);
     const proto = /\bwith\s+([a-z0-9-]+)/.exec(text);
     if (proto) sink.headerToken(`rcvd:with:${proto[1]}`);
-    // The networks mail came through, as /16 and /24: senders keep using the same ones.
-    for (const m of text.matchAll(/\[(\d+)\.(\d+)\.(\d+)\.\d+\]/g)) {
-      sink.headerToken(`rcvd:net:${m[1]}.${m[2]}`);
-      sink.headerToken(`rcvd:net:${m[1]}.${m[2]}.${m[3]}`);
-    }
+    // The networks mail came through, as /16: senders keep using the same providers. Not as /24: that
+    // names the relays themselves, above all the collecting site's own (learn 2002 / score 2003, headers
+    // + body: (1-AUC)% 0.162 → 0.157; confirmed on 2003 → 2002 (0.273 → 0.236), the folds (0.0076 →
+    // 0.0074, recall at 0.1% FPR 0.9916 → 0.9921) and both curves at 50 of each class; worse on hard ham
+    // unlearned, 2.86 → 2.90, and 2003 → 2002 at 200 of each class, 0.324 → 0.328).
+    for (const m of text.matchAll(/\[(\d+)\.(\d+)\.\d+\.\d+\]/g)) sink.headerToken(`rcvd:net:${m[1]}.${m[2]}`);
   }
 
   const contentType = parsed.contentType;
