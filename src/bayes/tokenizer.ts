@@ -667,6 +667,13 @@ const RECEIVER_HEADER = /^(?:x-)?(?:status|flags|keywords|uidl?|imapbase|replied
 // headers as its ham, so they would vouch for the spam. Which lists mail came through still shows in
 // the Received path.
 const LIST_HEADER = /^(?:x-)?list-|^x-mailman-version$|^x-beenthere$|^x-loop$|^(?:x-)?mailing-list$|^mail-followup-to$/;
+// Nor headers that list managers and relays write on the way: the list's bounce address (Sender:,
+// Errors-To:) and sendmail's note about a local user setting the sender (on the collecting site or the
+// list's server). Like the list headers they name a list or a site, not what the sender wrote. Chosen
+// on learn 2002 / score 2003, headers + body: (1-AUC)% 0.141 → 0.105; confirmed on 2003 → 2002 (0.232
+// → 0.118) and the four curve rows (50 of each class: 1.39 → 1.21 and 2.36 → 2.02; 200: 0.480 → 0.373
+// and 0.320 → 0.275); flat on hard ham unlearned (2.834 → 2.837) and the folds (0.0076 / 0.9916).
+const RELAY_HEADER = /^(?:sender|errors-to|x-authentication-warning)$/;
 
 const MAX_RECEIVED = 10;
 // Characters of one hop read for words; real hops are a few hundred.
@@ -679,7 +686,7 @@ const ZONE = /([+-]\d{4}|\b[a-z]{2,4})\s*(?:\([^)]*\))?\s*$/;
 function headerTokens(sink: TokenSink, parsed: MailContent): void {
   // Which headers are present: mailers and lists leave recognisable sets.
   for (const line of parsed.headerLines) {
-    if (RECEIVER_HEADER.test(line.key) || LIST_HEADER.test(line.key)) continue;
+    if (RECEIVER_HEADER.test(line.key) || LIST_HEADER.test(line.key) || RELAY_HEADER.test(line.key)) continue;
     sink.headerToken(`h:${line.key}`);
     if (GENERIC_HEADER_SKIP.has(line.key)) continue;
     // Other headers: their words, prefixed by the header's name (as bogofilter does).

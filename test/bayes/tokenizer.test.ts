@@ -198,6 +198,16 @@ ${header}`);
     expect(annotated).toEqual(plain);
   });
 
+  it("does not read what list managers and relays write on the way: the list's bounce address, sendmail's sender note", async () => {
+    const plain = await ids(header);
+    // As Mailman and sendmail write them (the FORK list's messages in the SpamAssassin public corpus).
+    const relayed = await ids(`Sender: fork-admin@xent.com
+Errors-To: fork-admin@xent.com
+X-Authentication-Warning: lair.xent.com: fork set sender to fork-admin@xent.com using -f
+${header}`);
+    expect(relayed).toEqual(plain);
+  });
+
   it('reads the Received path without its dates and queue ids, keeping the time zone', async () => {
     const hop = (id: string, date: string) =>
       `Received: from mx.sender.example (mx.sender.example [192.0.2.7]) by mail.example.org (Postfix) with ESMTP id ${id}; ${date}\n${header}`;
