@@ -655,8 +655,12 @@ function firstAddress(value: Mailbox[] | undefined): { name: string; address: st
   return first ? { name: first.name ?? '', address: (first.address ?? '').toLowerCase() } : null;
 }
 
-// Read by dedicated rules below, or unique per message (dates, ids) and so only noise.
-const GENERIC_HEADER_SKIP = new Set(['received', 'date', 'message-id', 'subject', 'from', 'reply-to', 'x-mailer', 'user-agent', 'content-type', 'delivery-date', 'references', 'in-reply-to']);
+// Read by dedicated rules below, or unique per message (dates, ids) and so only noise. To: only by
+// how it is addressed (how many, to the sender, to nobody), not by its words: those name the site's
+// users and its lists, who received the mail, not what was sent (learn 2002 / score 2003, headers +
+// body: (1-AUC)% 0.105 → 0.096; confirmed on 2003 → 2002 (0.118 → 0.108), hard ham unlearned (2.84 →
+// 2.78) and the four curve rows; the folds 0.0076 → 0.0078, recall at 0.1% FPR 0.9916 as before).
+const GENERIC_HEADER_SKIP = new Set(['received', 'date', 'message-id', 'subject', 'from', 'to', 'reply-to', 'x-mailer', 'user-agent', 'content-type', 'delivery-date', 'references', 'in-reply-to']);
 
 // Headers the sender never wrote, not read at all: what the receiving side adds after delivery
 // (mailbox flags, earlier filters' verdicts, delivery addresses, re-sending dates). Learned from a

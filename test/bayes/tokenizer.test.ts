@@ -227,6 +227,14 @@ ${header}`);
     expect(tokens).not.toContain(idOf('rcvd:by:mail.example.org'));
   });
 
+  it('reads To: by how it is addressed, not by the words of its addresses', async () => {
+    const toUser = await ids(`To: Jane Doe <jane@mail.example.net>\n${header}`);
+    const toList = await ids(`To: fork@lists.example.org\n${header}`);
+    expect(toList).toEqual(toUser);
+    const toTwo = await ids(`To: jane@mail.example.net, fork@lists.example.org\n${header}`);
+    expect(toTwo).not.toEqual(toUser);
+  });
+
   it('does not count the hops: a hop the collecting site repeats adds no token', async () => {
     const hop = 'Received: from mx.sender.example (mx.sender.example [192.0.2.7]) by mail.example.org (Postfix) with ESMTP\n';
     const once = await ids(`${hop}${header}`);
