@@ -68,8 +68,9 @@ describe('average evidence', () => {
     expect(spammyBulk.used).toBe(4);
     expect(spammyBulk.certainty).toBeGreaterThan(0);
     expect(hammyBulk.certainty).toBeLessThan(0);
-    // ln(30.1/20.1) on average over the 44 learned tokens (the selected ones cancel), weighted, in log10.
-    const mean = (40 * Math.log(30.1 / 20.1)) / 44;
+    // ln((30 + a)/(20 + a)) on average over the 44 learned tokens (the selected ones cancel), weighted, in log10.
+    const a = options.evidenceSmoothing;
+    const mean = (40 * Math.log((30 + a) / (20 + a))) / 44;
     expect(spammyBulk.certainty).toBeCloseTo((options.evidenceWeight * mean) / Math.LN10, 6);
   });
 
