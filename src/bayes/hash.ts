@@ -21,10 +21,14 @@ function finish32(h: number, length: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h;
 }
 
-/** A 64-bit hash as two unsigned 32-bit halves. */
+/**
+ * A 64-bit hash as two 32-bit halves, held as signed integers: V8 keeps those unboxed, while an
+ * unsigned half past 2^31 would be a heap number allocated at each store. Stored into the id
+ * arrays they are the same bits either way.
+ */
 export interface Hash64 {
   high: number;
   low: number;

@@ -11,7 +11,7 @@ const words = (text: string) => {
 
 const idOf = (text: string) => {
   const h = hashString(text);
-  return BigInt.asIntN(64, (BigInt(h.high) << 32n) | BigInt(h.low));
+  return BigInt.asIntN(64, (BigInt(h.high) << 32n) | BigInt.asUintN(32, BigInt(h.low)));
 };
 
 const parse = (raw: string) => readMail(Buffer.from(raw.replace(/\n/g, '\r\n')));
