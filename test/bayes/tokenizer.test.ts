@@ -11,7 +11,7 @@ const words = (text: string) => {
 
 const idOf = (text: string) => {
   const h = hashString(text);
-  return BigInt.asIntN(64, (BigInt(h.high) << 32n) | BigInt(h.low));
+  return BigInt.asIntN(64, (BigInt(h.high) << 32n) | BigInt.asUintN(32, BigInt(h.low)));
 };
 
 const parse = (raw: string) => readMail(Buffer.from(raw.replace(/\n/g, '\r\n')));
@@ -270,5 +270,17 @@ describe('mergeTokenIds', () => {
     const even = BigInt64Array.from(ids.filter((_, i) => i % 2 === 0));
     expect([...mergeTokenIds(even, odd).ids]).toEqual(ids);
     expect([...mergeTokenIds(odd, even).kinds]).toEqual(ids.map((_, i) => (i % 2 === 0 ? 1 : 0)));
+  });
+
+  it('hands its words on when built: the next builder starts empty, and a built one is empty again', () => {
+    const first = new TokenIdBuilder(4);
+    for (let i = 1; i <= 10; i++) first.push({ low: i, high: 0 });
+    expect(first.build().length).toBe(10);
+    expect(first.build().length).toBe(0);
+    first.push({ low: 3, high: 0 });
+    expect([...first.build()]).toEqual([3n]);
+    const next = new TokenIdBuilder(4);
+    next.push({ low: 7, high: 1 });
+    expect([...next.build()]).toEqual([2n ** 32n + 7n]);
   });
 });
