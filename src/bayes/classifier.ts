@@ -45,12 +45,11 @@ export interface ClassifierOptions {
 }
 
 // Measured with 10-fold cross-validation on the SpamAssassin public corpus and on its chronological and
-// hard-ham splits (bench/eval.ts). Also measured and not kept, as each helped one chronological direction and hurt the other (or the
-// folds): s 0.3 or 1, minimum deviation 0.3–0.4, more tokens per view with a lower deviation cut,
+// hard-ham splits (bench/eval.ts). Also measured and not kept, as each helped one chronological
+// direction and hurt the other (or the folds): s 0.3 or 1, minimum deviation 0.3–0.4, more tokens per view with a lower deviation cut,
 // ignoring tokens seen once or twice (or a larger s for them), word pairs as a third view or counted
 // at a lower weight, the views' log-odds averaged or weighted, Fisher replaced by summed log-odds.
-// Measured with the average evidence on and not kept: Robinson's
-// estimate made on the raw share of spam with the learned share as its prior (balances classes learned
+// Measured with the average evidence on and not kept: Robinson's estimate made on the raw share of spam with the learned share as its prior (balances classes learned
 // in unequal numbers: 2002 → 2003 body 0.270 → 0.134, but hard ham 2.66 → 3.05 and the folds' recall at
 // 0.1% FPR 0.992 → 0.981), minimum deviation 0.47 (2003 → 2002 0.78 → 0.56, 2002 → 2003 0.19 → 0.22),
 // tailWeight 0 or 0.05 (each helps one chronological direction and hurts the other). With 100 tokens a
