@@ -13,8 +13,11 @@
 // tags). Body only: both classifiers get the message with only the Subject, MIME-Version, Content-Type and
 // Content-Transfer-Encoding fields of its header, and Sluice runs with bayes.headerTokens off.
 //
-//   npm run eval [-- --parts folds,splits,curve,redis] [--folds 0-9] [--redis-url URL] [--concurrency N]
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+//   npm run eval [-- --parts folds,splits,curve,redis] [--folds 0-9] [--redis-url URL] [--concurrency N] [--scores FILE]
+//
+// --scores FILE writes every scored message as a JSON line (split, view, message, spam, Sluice's score,
+// bogofilter's spamicity): which messages make up a gap between the two.
+import { appendFileSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +48,7 @@ const { values: args } = parseArgs({
     'redis-url': { type: 'string' },
     /** Messages scanned at once, as a gateway does with concurrent connections (1: one after another). */
     concurrency: { type: 'string', default: '1' },
+    scores: { type: 'string' },
   },
 });
 
@@ -242,6 +246,13 @@ function scoredOf(split: Split, scores: number[], keep: (s: Sample) => boolean =
   return out;
 }
 
+/** One JSON line per scored message of a split, in scoring order. */
+function writeScores(file: string, split: Split, sluice: number[], bogo: number[]): void {
+  const scored = split.parts.flatMap((part) => part.score);
+  const lines = scored.map((s, i) => JSON.stringify({ split: split.name, view: split.view, message: s.full.id, spam: s.spam, sluice: sluice[i], bogofilter: bogo[i] }));
+  appendFileSync(file, `${lines.join('\n')}\n`);
+}
+
 function learnedCounts(split: Split): string {
   const part = split.parts[0];
   const ham = part.learn.filter((s) => !s.spam).length;
@@ -291,6 +302,7 @@ process.stdout.write(
     `Sluice: score with only Bayes on, tag at ${tag}; bogofilter: built-in defaults (-C), spamicity, spam at ${BOGOFILTER_SPAM_CUTOFF}\n`,
 );
 
+if (args.scores) writeFileSync(args.scores, '');
 const bogofilter = new Bogofilter();
 const table: string[] = [];
 const speeds: string[] = [];
@@ -301,6 +313,7 @@ try {
     keepRun?.(sluice);
     const bogo = runBogofilter(bogofilter, split);
     process.stderr.write(`  ${split.name} (${split.view}) done\n`);
+    if (args.scores) writeScores(args.scores, split, sluice.scores, bogo);
     return { sluice, bogo };
   };
   if (parts.has('folds')) {
