@@ -9,6 +9,9 @@
 //   curve   the chronological splits after 50, 200, 1,000 and all learned messages of each class
 //   redis   one split on the Redis store, every score compared with the embedded store's
 //
+// bogofilter (and, for the redis part, redis-server) are Debian packages: run as root, the eval installs
+// them when missing (bench/debian-packages.ts).
+//
 // Every message first loses the marks of earlier filters (X-Spam* fields, [SPAM] / *****SPAM***** subject
 // tags). Body only: both classifiers get the message with only the Subject, MIME-Version, Content-Type and
 // Content-Transfer-Encoding fields of its header, and Sluice runs with bayes.headerTokens off.
@@ -17,6 +20,7 @@
 //
 // --scores FILE writes every scored message as a JSON line (split, view, message, spam, Sluice's score,
 // bogofilter's spamicity): which messages make up a gap between the two.
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -33,7 +37,8 @@ import type { Envelope } from '../src/scan/types.ts';
 import { startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts';
 import { Redis } from 'ioredis';
 import { CORPUS_DIR } from './corpus.ts';
-import { assertBogofilterInstalled, Bogofilter, BOGOFILTER_SPAM_CUTOFF, type EvalMessage } from './eval/bogofilter.ts';
+import { installWhenMissing } from './debian-packages.ts';
+import { Bogofilter, ensureBogofilter, BOGOFILTER_SPAM_CUTOFF, type EvalMessage } from './eval/bogofilter.ts';
 import { bodyOnly, stripMarkers } from './eval/messages.ts';
 import { auc, errorsAt, recallAt, type Scored } from './eval/metrics.ts';
 
@@ -293,7 +298,7 @@ function speedLine(name: string, run: SluiceRun): string {
 
 const parts = new Set(args.parts.split(',').map((p) => p.trim()));
 for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part '${p}' (parts: ${PARTS.join(', ')})`);
-assertBogofilterInstalled();
+ensureBogofilter();
 const folds = parseFolds(args.folds);
 const samples = await loadCorpus();
 const tag = parseConfig({}).actions.tag;
@@ -340,6 +345,8 @@ try {
     const [split] = generalizationSplits(samples);
     let url = args['redis-url'];
     if (!url) {
+      const failure = installWhenMissing('redis-server', () => spawnSync('redis-server', ['--version']).status === 0);
+      if (failure) throw new Error(`redis-server is not installed, and ${failure} (or give --redis-url)`);
       redis = await startRedisServer();
       url = redis.url;
     }

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { installWhenMissing } from '../debian-packages.ts';
 
 /** bogofilter's default spam_cutoff (`bogofilter -C -Q`): at or above it a message is spam. */
 export const BOGOFILTER_SPAM_CUTOFF = 0.99;
@@ -29,9 +30,11 @@ function bogofilter(args: string[]): string {
   return result.stdout;
 }
 
-export function assertBogofilterInstalled(): void {
-  const probe = spawnSync('bogofilter', ['-V'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) throw new Error('bogofilter is not installed (apt-get install bogofilter)');
+/** Makes sure bogofilter runs: installs the Debian package when it is missing and root may; throws saying why not. */
+export function ensureBogofilter(): void {
+  const runs = () => spawnSync('bogofilter', ['-V'], { encoding: 'utf8' }).status === 0;
+  const failure = installWhenMissing('bogofilter', runs);
+  if (failure) throw new Error(`bogofilter is not installed, and ${failure}`);
 }
 
 /** The messages as files (each written once) and a word list per model, all under one temporary directory. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CLIENT_HELO, runConcurrent, type LoadMessage, type LoadResult } from '../smtp-load.ts';
 import { TICK_MS, peakRssMb, procStat } from '../proc-stats.ts';
 import { RSPAMD_TEST_PATTERNS } from '../../test/helpers/gtube.ts';
+import { installWhenMissing } from '../debian-packages.ts';
 
 // Rspamd's GTUBE pattern and the action its documentation gives it (https://rspamd.com/doc/gtube_patterns.html,
 // copied in test/fixtures/gtube/rspamd-test-patterns.md): the one enabled by default, `reject`.
@@ -65,14 +66,10 @@ export function setUpRspamd(dns: RspamdPeer['dns']): RspamdPeer | undefined {
   }
   let version = rspamdVersion();
   if (!version) {
-    if (process.getuid?.() !== 0) {
-      console.log('rspamd: not installed, and installing it (apt-get install -y rspamd) needs root; no Rspamd peer in this run');
-      return undefined;
-    }
-    const failure = aptInstall();
+    const failure = installWhenMissing('rspamd', () => rspamdVersion() !== undefined);
     version = rspamdVersion();
-    if (!version) {
-      console.log(`rspamd: not installed, and apt-get install -y rspamd failed (${failure}); no Rspamd peer in this run`);
+    if (failure || !version) {
+      console.log(`rspamd: not installed, and ${failure || 'it is still missing after apt-get install'}; no Rspamd peer in this run`);
       return undefined;
     }
     console.log(`rspamd: installed the Debian package, version ${version}`);
@@ -90,20 +87,6 @@ export function removeRspamd(peer: RspamdPeer): void {
 function rspamdVersion(): string | undefined {
   const out = spawnSync('rspamd', ['--version'], { encoding: 'utf8' });
   return out.status === 0 ? /version (\S+)/.exec(out.stdout)?.[1] ?? out.stdout.trim() : undefined;
-}
-
-/** apt-get install, with apt-get update first when the package lists do not know rspamd; '' or why it failed. */
-function aptInstall(): string {
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', 'rspamd'], { env, encoding: 'utf8' });
-  let out = install();
-  if (out.status !== 0) {
-    spawnSync('apt-get', ['update'], { env, encoding: 'utf8' });
-    out = install();
-  }
-  if (out.status === 0) return '';
-  const said = `${out.stderr ?? ''}\n${out.stdout ?? ''}`.trim().split('\n').filter(Boolean).at(-1);
-  return said ?? out.error?.message ?? `exit status ${out.status}`;
 }
 
 function workerUser(): RspamdPeer['user'] {
