@@ -20,7 +20,6 @@
 //
 // --scores FILE writes every scored message as a JSON line (split, view, message, spam, Sluice's score,
 // bogofilter's spamicity): which messages make up a gap between the two.
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,7 +33,7 @@ import { learnSources } from '../src/bayes/learner.ts';
 import { readMessages } from '../src/mail/sources.ts';
 import { parseMessage } from '../src/scan/pipeline.ts';
 import type { Envelope } from '../src/scan/types.ts';
-import { startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts';
+import { redisInstalled, startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts';
 import { Redis } from 'ioredis';
 import { CORPUS_DIR } from './corpus.ts';
 import { installWhenMissing } from './debian-packages.ts';
@@ -345,7 +344,7 @@ try {
     const [split] = generalizationSplits(samples);
     let url = args['redis-url'];
     if (!url) {
-      const failure = installWhenMissing('redis-server', () => spawnSync('redis-server', ['--version']).status === 0);
+      const failure = installWhenMissing('redis-server', redisInstalled);
       if (failure) throw new Error(`redis-server is not installed, and ${failure} (or give --redis-url)`);
       redis = await startRedisServer();
       url = redis.url;
