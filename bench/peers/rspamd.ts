@@ -66,10 +66,10 @@ export function setUpRspamd(dns: RspamdPeer['dns']): RspamdPeer | undefined {
   }
   let version = rspamdVersion();
   if (!version) {
-    const failure = installWhenMissing('rspamd', () => rspamdVersion() !== undefined);
-    version = rspamdVersion();
+    // The check that tells whether it runs also keeps its version.
+    const failure = installWhenMissing('rspamd', () => (version = rspamdVersion()) !== undefined);
     if (failure || !version) {
-      console.log(`rspamd: not installed, and ${failure || 'it is still missing after apt-get install'}; no Rspamd peer in this run`);
+      console.log(`rspamd: not installed, and ${failure}; no Rspamd peer in this run`);
       return undefined;
     }
     console.log(`rspamd: installed the Debian package, version ${version}`);
