@@ -10,7 +10,7 @@
 //   redis   one split on the Redis store, every score compared with the embedded store's
 //
 // bogofilter (and, for the redis part, redis-server) are Debian packages: run as root, the eval installs
-// them when missing (bench/debian-packages.ts).
+// them when missing (test/helpers/debian-packages.ts).
 //
 // Every message first loses the marks of earlier filters (X-Spam* fields, [SPAM] / *****SPAM***** subject
 // tags). Body only: both classifiers get the message with only the Subject, MIME-Version, Content-Type and
@@ -36,7 +36,7 @@ import type { Envelope } from '../src/scan/types.ts';
 import { redisInstalled, startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts';
 import { Redis } from 'ioredis';
 import { CORPUS_DIR } from './corpus.ts';
-import { installWhenMissing } from './debian-packages.ts';
+import { installWhenMissing } from '../test/helpers/debian-packages.ts';
 import { Bogofilter, ensureBogofilter, BOGOFILTER_SPAM_CUTOFF, type EvalMessage } from './eval/bogofilter.ts';
 import { bodyOnly, stripMarkers } from './eval/messages.ts';
 import { auc, errorsAt, recallAt, type Scored } from './eval/metrics.ts';

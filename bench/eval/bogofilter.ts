@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installWhenMissing } from '../debian-packages.ts';
+import { installWhenMissing } from '../../test/helpers/debian-packages.ts';
 
 /** bogofilter's default spam_cutoff (`bogofilter -C -Q`): at or above it a message is spam. */
 export const BOGOFILTER_SPAM_CUTOFF = 0.99;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CLIENT_HELO, runConcurrent, type LoadMessage, type LoadResult } from '../smtp-load.ts';
 import { TICK_MS, peakRssMb, procStat } from '../proc-stats.ts';
 import { RSPAMD_TEST_PATTERNS } from '../../test/helpers/gtube.ts';
-import { installWhenMissing } from '../debian-packages.ts';
+import { installWhenMissing } from '../../test/helpers/debian-packages.ts';
 
 // Rspamd's GTUBE pattern and the action its documentation gives it (https://rspamd.com/doc/gtube_patterns.html,
 // copied in test/fixtures/gtube/rspamd-test-patterns.md): the one enabled by default, `reject`.
