@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { certaintyFactor, classify, DEFAULT_CLASSIFIER_OPTIONS, logChiSquareSurvival } from '../../src/bayes/classifier.ts';
 import { bayesHits } from '../../src/bayes/index.ts';
+import { TOKEN_HEADER } from '../../src/bayes/tokenizer.ts';
 
 const options = { ...DEFAULT_CLASSIFIER_OPTIONS, minLearns: 10, minWords: 5 };
 const learned = { spam: 100, ham: 100 };
@@ -68,10 +69,27 @@ describe('average evidence', () => {
     expect(spammyBulk.used).toBe(4);
     expect(spammyBulk.certainty).toBeGreaterThan(0);
     expect(hammyBulk.certainty).toBeLessThan(0);
-    // ln((30 + a)/(20 + a)) on average over the 44 learned tokens (the selected ones cancel), weighted, in log10.
+    // ln((30 + a)/(20 + a)) on average over the 44 learned tokens (the selected ones cancel), each token
+    // weighed by how often it was learned, the average weighted, in log10.
     const a = options.evidenceSmoothing;
-    const mean = (40 * Math.log((30 + a) / (20 + a))) / 44;
+    const w = (n: number) => 1 / Math.log(Math.E + n / options.evidenceCountScale);
+    const mean = (40 * w(50) * Math.log((30 + a) / (20 + a))) / (4 * w(40) + 40 * w(50));
     expect(spammyBulk.certainty).toBeCloseTo((options.evidenceWeight * mean) / Math.LN10, 6);
+  });
+
+  it('weighs a token learned in few messages more than one learned in many', () => {
+    // Ten rare tokens lean to spam (3 against 2) as far as ten common ones lean to ham (20 against 30).
+    const rareAndCommon = (scale: number) =>
+      classify([...selectedSpam, ...many(10, 3), ...many(10, 20)], [...selectedHam, ...many(10, 2), ...many(10, 30)], learned, 50, { ...symmetric, evidenceCountScale: scale });
+    const weighed = rareAndCommon(options.evidenceCountScale);
+    const flat = rareAndCommon(Infinity); // every token at 1 / ln(e) = 1
+    if (weighed.kind !== 'scored' || flat.kind !== 'scored') throw new Error('expected scores');
+    expect(flat.certainty).toBeLessThan(0.001);
+    expect(weighed.certainty).toBeGreaterThan(0.05);
+    // Header tokens count 1 each, however often they were learned.
+    const headers = classify([...selectedSpam, ...many(10, 3), ...many(10, 20)], [...selectedHam, ...many(10, 2), ...many(10, 30)], learned, 50, symmetric, many(24, TOKEN_HEADER));
+    if (headers.kind !== 'scored') throw new Error('expected a score');
+    expect(headers.certainty).toBeCloseTo(flat.certainty, 9);
   });
 
   it('leaves tokens never learned out of the average', () => {
