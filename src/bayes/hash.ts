@@ -199,10 +199,11 @@ function idAfter(highA: number, lowA: number, highB: number, lowB: number): bool
 }
 
 /**
- * Merges two sorted unique id lists into one, with each id's origin: 0 from the first list, 1 from
- * the second. An id in both (a hash collision across them) keeps the first.
+ * Merges two sorted unique id lists into one, with each id's origin: `firstKinds` (0 when not given)
+ * for an id of the first list, `secondKind` for one of the second. An id in both (a hash collision
+ * across them) keeps the first.
  */
-export function mergeTokenIds(first: BigInt64Array, second: BigInt64Array): { ids: BigInt64Array; kinds: Uint8Array } {
+export function mergeTokenIds(first: BigInt64Array, second: BigInt64Array, firstKinds?: Uint8Array, secondKind = 1): { ids: BigInt64Array; kinds: Uint8Array } {
   // Compared as (signed high half, unsigned low half), the order of signed 64-bit integers, without BigInts.
   const a = new Uint32Array(first.buffer, first.byteOffset, first.length * 2);
   const b = new Uint32Array(second.buffer, second.byteOffset, second.length * 2);
@@ -224,12 +225,13 @@ export function mergeTokenIds(first: BigInt64Array, second: BigInt64Array): { id
       if (order === 0) j++;
       out[2 * n] = a[2 * i];
       out[2 * n + 1] = a[2 * i + 1];
+      if (firstKinds) kinds[n] = firstKinds[i];
       i++;
       n++;
     } else {
       out[2 * n] = b[2 * j];
       out[2 * n + 1] = b[2 * j + 1];
-      kinds[n++] = 1;
+      kinds[n++] = secondKind;
       j++;
     }
   }

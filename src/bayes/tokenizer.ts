@@ -22,14 +22,19 @@ export interface TokenizerOptions {
 // evidence in the classifier, and with only the tag names or only the words inside tags dropped: the same).
 export const DEFAULT_TOKENIZER_OPTIONS: TokenizerOptions = { headers: true, window: 3, maxTextLength: 64 * 1024, maxBodyWords: 100_000 };
 
-/** Where a token comes from: what the sender wrote for the reader, or the envelope and headers around it. */
+/**
+ * Where a token comes from: what the sender wrote for the reader (a word, or a pair of nearby words),
+ * or the envelope and headers around it.
+ */
 export const TOKEN_BODY = 0;
 export const TOKEN_HEADER = 1;
+/** A body-side word pair: tested with the body, but its words are counted already. */
+export const TOKEN_PAIR = 2;
 
 export interface Tokens {
   /** Unique 64-bit token ids, sorted. */
   ids: BigInt64Array;
-  /** TOKEN_BODY or TOKEN_HEADER for each id (same index): the classifier weighs the two apart. */
+  /** TOKEN_BODY, TOKEN_PAIR or TOKEN_HEADER for each id (same index): the classifier weighs them apart. */
   kinds: Uint8Array;
   /** Words read from the subject and body: the "too few tokens" guard looks at this. */
   words: number;
@@ -54,6 +59,7 @@ const segmenter = new Intl.Segmenter(undefined, { granularity: 'word' });
 /** Collects tokens of one message; word hashes feed the bigram window. */
 class TokenSink {
   private readonly body = new TokenIdBuilder();
+  private readonly pairs = new TokenIdBuilder();
   private readonly header = new TokenIdBuilder(256);
   words = 0;
   private readonly window: number;
@@ -92,7 +98,8 @@ class TokenSink {
   }
 
   build(): { ids: BigInt64Array; kinds: Uint8Array } {
-    return mergeTokenIds(this.body.build(), this.header.build());
+    const text = mergeTokenIds(this.body.build(), this.pairs.build(), undefined, TOKEN_PAIR);
+    return mergeTokenIds(text.ids, this.header.build(), text.kinds, TOKEN_HEADER);
   }
 
   /** Starts a new text stream: pairs never span two streams (e.g. subject and body). */
@@ -114,7 +121,7 @@ class TokenSink {
       const slot = (this.recent - d) % this.window;
       this.previous.low = this.recentLow[slot];
       this.previous.high = this.recentHigh[slot];
-      this.body.push(combineHashes(this.previous, h, d, this.pair));
+      this.pairs.push(combineHashes(this.previous, h, d, this.pair));
     }
     const slot = this.recent % this.window;
     this.recentLow[slot] = h.low;

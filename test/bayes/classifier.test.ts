@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { certaintyFactor, classify, DEFAULT_CLASSIFIER_OPTIONS, logChiSquareSurvival } from '../../src/bayes/classifier.ts';
 import { bayesHits } from '../../src/bayes/index.ts';
-import { TOKEN_HEADER } from '../../src/bayes/tokenizer.ts';
+import { TOKEN_HEADER, TOKEN_PAIR } from '../../src/bayes/tokenizer.ts';
 
 const options = { ...DEFAULT_CLASSIFIER_OPTIONS, minLearns: 10, minWords: 5 };
 const learned = { spam: 100, ham: 100 };
@@ -90,6 +90,25 @@ describe('average evidence', () => {
     const headers = classify([...selectedSpam, ...many(10, 3), ...many(10, 20)], [...selectedHam, ...many(10, 2), ...many(10, 30)], learned, 50, symmetric, many(24, TOKEN_HEADER));
     if (headers.kind !== 'scored') throw new Error('expected a score');
     expect(headers.certainty).toBeCloseTo(flat.certainty, 9);
+  });
+
+  it('counts a word pair at pairEvidenceWeight of a word in the average, and in full in Fisher\'s test', () => {
+    // Ten words lean to spam (30 against 20) and ten pairs as far to ham (20 against 30).
+    const wordsAndPairs = (pairWeight: number, kinds?: number[]) =>
+      classify([...selectedSpam, ...many(10, 30), ...many(10, 20)], [...selectedHam, ...many(10, 20), ...many(10, 30)], learned, 50, { ...symmetric, pairEvidenceWeight: pairWeight }, kinds);
+    const kinds = [...many(14, 0), ...many(10, TOKEN_PAIR)];
+    const asWords = wordsAndPairs(1, kinds);
+    const weighed = wordsAndPairs(0.5, kinds);
+    if (asWords.kind !== 'scored' || weighed.kind !== 'scored') throw new Error('expected scores');
+    expect(asWords.certainty).toBeCloseTo(0, 9);
+    // Equal counts, so equal token weights: the mean of 10 × e and 10 × 0.5 × (−e) over 4 + 10 + 5 tokens.
+    const a = options.evidenceSmoothing;
+    const w = (n: number) => 1 / Math.log(Math.E + n / options.evidenceCountScale);
+    const mean = (5 * w(50) * Math.log((30 + a) / (20 + a))) / (4 * w(40) + 15 * w(50));
+    expect(weighed.certainty).toBeCloseTo((options.evidenceWeight * mean) / Math.LN10, 6);
+    expect(weighed.used).toBe(asWords.used);
+    // Without kinds every token is a word.
+    expect(wordsAndPairs(0.5)).toEqual(asWords);
   });
 
   it('leaves tokens never learned out of the average', () => {

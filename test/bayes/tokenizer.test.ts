@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readMail } from '../../src/mail/mime.ts';
-import { DEFAULT_TOKENIZER_OPTIONS, htmlToText, normalizeText, splitWords, tokenize, TOKEN_BODY, TOKEN_HEADER } from '../../src/bayes/tokenizer.ts';
+import { DEFAULT_TOKENIZER_OPTIONS, htmlToText, normalizeText, splitWords, tokenize, TOKEN_BODY, TOKEN_HEADER, TOKEN_PAIR } from '../../src/bayes/tokenizer.ts';
 import { hashString, mergeTokenIds, TokenIdBuilder } from '../../src/bayes/hash.ts';
 
 const words = (text: string) => {
@@ -73,7 +73,7 @@ Cheap meds today, cheap meds tomorrow: visit http://www.pharma.example/buy now.
     expect(full.words).toBe(bodyOnly.words);
   });
 
-  it('marks each id as body or header, the body ids being exactly those of the body-only run', async () => {
+  it('marks each id as body word, word pair or header, the body ids being exactly those of the body-only run', async () => {
     const parsed = await parse(`From: "Cheap Meds" <sales@pharma.example>
 Received: from mx.pharma.example (mx.pharma.example [192.0.2.9]) by mail.example.org with ESMTP; Thu, 28 Nov 2002 06:09:37 -0800
 Subject: Cheap meds today
@@ -84,10 +84,21 @@ Content-Type: text/html
     const full = tokenize(parsed);
     const bodyOnly = tokenize(parsed, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
     expect(full.kinds.length).toBe(full.ids.length);
-    const body = [...full.ids].filter((_, i) => full.kinds[i] === TOKEN_BODY);
+    const body = [...full.ids].filter((_, i) => full.kinds[i] !== TOKEN_HEADER);
     expect(body).toEqual([...bodyOnly.ids]);
     expect([...full.kinds].filter((k) => k === TOKEN_HEADER).length).toBe(full.ids.length - bodyOnly.ids.length);
-    expect([...bodyOnly.kinds].every((k) => k === TOKEN_BODY)).toBe(true);
+    expect([...bodyOnly.kinds].every((k) => k === TOKEN_BODY || k === TOKEN_PAIR)).toBe(true);
+    // The pairs are what a window of one (words alone) leaves out.
+    const words = tokenize(parsed, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false, window: 1 });
+    expect([...bodyOnly.ids].filter((_, i) => bodyOnly.kinds[i] === TOKEN_BODY)).toEqual([...words.ids]);
+    expect(words.kinds.every((k) => k === TOKEN_BODY)).toBe(true);
+  });
+
+  it('pairs each word with the one or two before it (window 3), within one text', async () => {
+    // Body words "alpha beta gamma", each new, and no other text: pairs alpha-beta, beta-gamma, alpha-gamma.
+    const parsed = await parse(`Subject: \nContent-Type: text/plain\n\nalpha beta gamma\n`);
+    const tokens = tokenize(parsed, { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
+    expect([...tokens.kinds].filter((k) => k === TOKEN_PAIR).length).toBe(3);
   });
 
   it('reads HTML-only mail as text and takes its link domains', async () => {
@@ -257,6 +268,13 @@ describe('mergeTokenIds', () => {
     expect([...merged.ids]).toEqual([-9n, -5n, 1n, 3n, 7n, 20n]);
     expect([...merged.kinds]).toEqual([1, 0, 0, 1, 0, 1]);
     expect([...mergeTokenIds(new BigInt64Array(0), BigInt64Array.from([2n])).kinds]).toEqual([1]);
+  });
+
+  it('carries the first list\'s kinds and gives the second list\'s ids the kind asked for', () => {
+    const merged = mergeTokenIds(BigInt64Array.from([-5n, 1n, 7n]), BigInt64Array.from([-9n, 1n, 3n]), Uint8Array.from([0, 2, 0]), 1);
+    expect([...merged.ids]).toEqual([-9n, -5n, 1n, 3n, 7n]);
+    expect([...merged.kinds]).toEqual([1, 0, 2, 1, 0]);
+    expect([...mergeTokenIds(BigInt64Array.from([4n]), BigInt64Array.from([2n]), undefined, 2).kinds]).toEqual([2, 0]);
   });
 
   it('orders ids that differ only in one 32-bit half, and signs, as 64-bit integers', () => {
