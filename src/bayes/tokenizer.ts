@@ -330,6 +330,11 @@ export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAUL
   const bodyWord = new StreamWords(sink, '', true, options.maxBodyWords);
   scanWords(normalized, bodyWord);
   sink.breakStream();
+  const quoted = quotedLines(normalized);
+  if (quoted) {
+    scanWords(quoted, new StreamWords(sink, 'q:', false, options.maxBodyWords));
+    sink.breakStream();
+  }
   writtenWithCapitals(sink, bodyForms);
   if (parsed.text?.trim() && typeof parsed.html === 'string') {
     scanWords(normalizeText(htmlToText(parsed.html.slice(0, options.maxTextLength * 2)).slice(0, options.maxTextLength)), bodyWord);
@@ -353,6 +358,34 @@ export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAUL
   if (options.headers) headerTokens(sink, parsed);
   if (options.headers && raw) mimeTokens(sink, raw);
   return { ...sink.build(), words: sink.words };
+}
+
+/**
+ * The lines of a reply that quote another message (`> …`), joined: their words are read a second time
+ * as `q:` words (not counted as words), besides as body words. A reply quoting a spam then reads
+ * as a reply and not only as that spam; a spam written as a quote keeps its own words. Chosen on the
+ * folds 0–1, body only, whose highest-scored ham was such a reply (easy_ham_2/00805): (1-AUC)% 0.0510
+ * → 0.0334, spam recall at 0.1% FPR 0.725 → 0.874, with the average evidence at weight 4.5 (the largest
+ * that keeps the folds' recall at 0.9916; at 5 it was 0.9910). Confirmed on 2002 → 2003 (0.0744 →
+ * 0.0740, body only 0.1231 → 0.1219), 2003 → 2002 body only (0.549 → 0.505), the folds body only
+ * (0.0489 → 0.0459) and the six curve rows (at 50 of each class 1.113 → 0.922 and 1.353 → 1.196);
+ * flat on 2003 → 2002 with headers (0.0555 → 0.0560) and the folds (0.0069, recall 0.9916); worse on
+ * hard ham unlearned (2.361 → 2.383, body only 1.889 → 1.904). Not kept: the quoted lines read only as
+ * `q:` words (a spam written as a quote, spam_2/00076, then read as ham: the folds 0.0069 → 0.0504), or
+ * left out (2003 → 2002 body only 0.549 → 0.625).
+ */
+function quotedLines(text: string): string {
+  if (!text.includes('>')) return '';
+  const lines: string[] = [];
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    let first = start;
+    while (first < end && (text.charCodeAt(first) === 0x20 || text.charCodeAt(first) === 0x09)) first++;
+    if (text.charCodeAt(first) === 0x3e) lines.push(text.slice(first, end));
+    start = end + 1;
+  }
+  return lines.join('\n');
 }
 
 /**

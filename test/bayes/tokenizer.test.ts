@@ -94,6 +94,15 @@ Content-Type: text/html
     expect(words.kinds.every((k) => k === TOKEN_BODY)).toBe(true);
   });
 
+  it('reads quoted lines of a reply again, apart, without counting their words twice', async () => {
+    const plain = tokenize(await parse(`Subject: re\nContent-Type: text/plain\n\nagreed\nfree cards today\n`), { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
+    const quoting = tokenize(await parse(`Subject: re\nContent-Type: text/plain\n\nagreed\n  > free cards today\n`), { ...DEFAULT_TOKENIZER_OPTIONS, headers: false });
+    // The quoted words are body words as before, and three words and three pairs more besides.
+    expect([...plain.ids].every((id) => quoting.ids.includes(id))).toBe(true);
+    expect(quoting.ids.length).toBe(plain.ids.length + 6);
+    expect(quoting.words).toBe(plain.words);
+  });
+
   it('pairs each word with the one or two before it (window 3), within one text', async () => {
     // Body words "alpha beta gamma", each new, and no other text: pairs alpha-beta, beta-gamma, alpha-gamma.
     const parsed = await parse(`Subject: \nContent-Type: text/plain\n\nalpha beta gamma\n`);
