@@ -109,11 +109,12 @@ const checks = z.strictObject({
   /**
    * Worker threads for the data stage (MIME parsing, DKIM/ARC/DMARC, URI lists, Bayes); 0 runs it on the
    * main thread. Each thread costs memory (its own copy of the checks, DNS cache and store connection).
-   * `auto`: one per core beyond the first (at most 8), read when the config is loaded.
+   * `auto` (the default): one per core beyond the first (at most 8), read when the config is loaded;
+   * none on one core.
    */
   workers: z
     .union([z.literal('auto'), z.number().int().min(0).max(64)])
-    .default(0)
+    .default('auto')
     .transform((n) => (n === 'auto' ? Math.min(8, availableParallelism() - 1) : n)),
   /**
    * Bytes of a larger message that the content checks (Bayes, URI lists, GTUBE in decoded text) parse:

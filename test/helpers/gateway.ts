@@ -62,6 +62,10 @@ export async function startTestGateway(overrides: Overrides = {}, options: { sin
     const b = base[key];
     merged[key] = b && typeof b === 'object' && !Array.isArray(b) && value && typeof value === 'object' && !Array.isArray(value) ? { ...b, ...value } : value;
   }
+  // A test's clock reaches the main thread only: a test that sets one runs the data stage there, not
+  // on the scan workers the default (`checks.workers: auto`) starts on a machine of two cores or more.
+  const checks = merged.checks as Record<string, unknown>;
+  if (options.now && checks.workers === undefined) merged.checks = { ...checks, workers: 0 };
   const config = parseConfig(merged, 'test');
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({
