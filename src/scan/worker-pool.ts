@@ -24,7 +24,8 @@ export interface ScanContextForWorker {
 export interface DataStageRequest extends ScanContextForWorker {
   tid: string;
   envelope: Envelope;
-  raw: Buffer;
+  /** The received message, its bytes alone in their buffer. */
+  raw: Uint8Array;
 }
 
 export interface DataStageReply extends StageOutcome {
@@ -129,8 +130,11 @@ export class ScanWorkerPool implements RemoteDataStage {
       return await new Promise<DataStageReply>((resolve, reject) => {
         const timer = setTimeout(() => this.replace(slot), this.options.stuckAfterMs);
         slot.pending.set(id, { resolve, reject, timer });
-        const request: DataStageRequest = { tid, envelope, raw, ...context };
-        slot.worker.postMessage({ type: 'scan', id, request } satisfies ToWorker);
+        // The message's bytes in a buffer of their own, moved to the worker rather than cloned: most
+        // messages are views into Node's shared 64 KB buffer pool, which cloning would copy whole.
+        const bytes = new Uint8Array(raw);
+        const request: DataStageRequest = { tid, envelope, raw: bytes, ...context };
+        slot.worker.postMessage({ type: 'scan', id, request } satisfies ToWorker, [bytes.buffer]);
       });
     } finally {
       signal.removeEventListener('abort', onAbort);
