@@ -1,6 +1,7 @@
-// `node bench/profile-split.ts DIR [MESSAGES]`: where a gateway's CPU went, from the profile that
-// `BENCH_PROFILE=DIR npm run bench:throughput` writes (the gateway's main thread): busy time by
-// area (the package or source folder of the function that was running), idle left out.
+// `node bench/profile-split.ts DIR [MESSAGES]`: where a gateway's CPU went, from the profiles that
+// `BENCH_PROFILE=DIR npm run bench:throughput` writes (one per thread of the gateway: the main thread,
+// and each scan worker): busy time by area (the package or source folder of the function that was
+// running), idle left out, for each thread of the newest process in DIR.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,12 +20,15 @@ if (!dir) {
   console.error('usage: node bench/profile-split.ts DIR [MESSAGES]   (DIR as given to BENCH_PROFILE)');
   process.exit(2);
 }
-const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().at(-1);
-if (!file) {
+// Node names them CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile; thread 0 is the main thread.
+const PROFILE_NAME = /^CPU\.(\d+)\.(\d+)\.(\d+)\.(\d+)\.\d+\.cpuprofile$/;
+const files = readdirSync(dir).map((name) => ({ name, m: PROFILE_NAME.exec(name) })).filter((f) => f.m);
+if (!files.length) {
   console.error(`no .cpuprofile in ${dir}`);
   process.exit(1);
 }
-const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+const newest = files.reduce((a, b) => (`${b.m![1]}.${b.m![2]}` > `${a.m![1]}.${a.m![2]}` ? b : a)).m![3];
+const threads = files.filter((f) => f.m![3] === newest).sort((a, b) => Number(a.m![4]) - Number(b.m![4]));
 
 // First match wins: package names before our own folders.
 const AREAS: [RegExp, string][] = [
@@ -51,19 +55,24 @@ function areaOf(node: ProfileNode): string | null {
   return AREAS.find(([pattern]) => pattern.test(url))?.[1] ?? 'other packages';
 }
 
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const times = new Map<string, number>();
-let busy = 0;
-profile.samples.forEach((id, i) => {
-  const area = areaOf(byId.get(id)!);
-  if (!area) return;
-  const us = profile.timeDeltas[i] ?? 0;
-  times.set(area, (times.get(area) ?? 0) + us);
-  busy += us;
-});
 const perMessage = messages ? Number(messages) : 0;
-console.log(`${file}: ${(busy / 1000).toFixed(0)} ms busy${perMessage ? `, ${(busy / 1000 / perMessage).toFixed(2)} ms per message over ${perMessage}` : ''}`);
-for (const [area, us] of [...times].sort((a, b) => b[1] - a[1])) {
-  const ms = perMessage ? `  ${(us / 1000 / perMessage).toFixed(3)} ms/msg` : '';
-  console.log(`${((us / busy) * 100).toFixed(1).padStart(5)}%${ms}  ${area}`);
+for (const { name, m } of threads) {
+  const profile = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const times = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const area = areaOf(byId.get(id)!);
+    if (!area) return;
+    const us = profile.timeDeltas[i] ?? 0;
+    times.set(area, (times.get(area) ?? 0) + us);
+    busy += us;
+  });
+  const thread = m![4] === '0' ? 'main thread' : `worker thread ${m![4]}`;
+  console.log(`${name} (${thread}): ${(busy / 1000).toFixed(0)} ms busy${perMessage ? `, ${(busy / 1000 / perMessage).toFixed(2)} ms per message over ${perMessage}` : ''}`);
+  for (const [area, us] of [...times].sort((a, b) => b[1] - a[1])) {
+    const ms = perMessage ? `  ${(us / 1000 / perMessage).toFixed(3)} ms/msg` : '';
+    console.log(`${((us / busy) * 100).toFixed(1).padStart(5)}%${ms}  ${area}`);
+  }
+  console.log('');
 }
