@@ -21,14 +21,17 @@ if (!dir) {
   process.exit(2);
 }
 // Node names them CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile; thread 0 is the main thread.
-const PROFILE_NAME = /^CPU\.(\d+)\.(\d+)\.(\d+)\.(\d+)\.\d+\.cpuprofile$/;
-const files = readdirSync(dir).map((name) => ({ name, m: PROFILE_NAME.exec(name) })).filter((f) => f.m);
+const PROFILE_NAME = /^CPU\.(\d+\.\d+)\.(\d+)\.(\d+)\.\d+\.cpuprofile$/;
+const files = readdirSync(dir).flatMap((name) => {
+  const m = PROFILE_NAME.exec(name);
+  return m ? [{ name, startedAt: m[1], pid: m[2], thread: Number(m[3]) }] : [];
+});
 if (!files.length) {
   console.error(`no .cpuprofile in ${dir}`);
   process.exit(1);
 }
-const newest = files.reduce((a, b) => (`${b.m![1]}.${b.m![2]}` > `${a.m![1]}.${a.m![2]}` ? b : a)).m![3];
-const threads = files.filter((f) => f.m![3] === newest).sort((a, b) => Number(a.m![4]) - Number(b.m![4]));
+const newest = files.reduce((a, b) => (b.startedAt > a.startedAt ? b : a)).pid;
+const threads = files.filter((f) => f.pid === newest).sort((a, b) => a.thread - b.thread);
 
 // First match wins: package names before our own folders.
 const AREAS: [RegExp, string][] = [
@@ -56,7 +59,7 @@ function areaOf(node: ProfileNode): string | null {
 }
 
 const perMessage = messages ? Number(messages) : 0;
-for (const { name, m } of threads) {
+for (const { name, thread } of threads) {
   const profile = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const times = new Map<string, number>();
@@ -68,8 +71,8 @@ for (const { name, m } of threads) {
     times.set(area, (times.get(area) ?? 0) + us);
     busy += us;
   });
-  const thread = m![4] === '0' ? 'main thread' : `worker thread ${m![4]}`;
-  console.log(`${name} (${thread}): ${(busy / 1000).toFixed(0)} ms busy${perMessage ? `, ${(busy / 1000 / perMessage).toFixed(2)} ms per message over ${perMessage}` : ''}`);
+  const label = thread === 0 ? 'main thread' : `worker thread ${thread}`;
+  console.log(`${name} (${label}): ${(busy / 1000).toFixed(0)} ms busy${perMessage ? `, ${(busy / 1000 / perMessage).toFixed(2)} ms per message over ${perMessage}` : ''}`);
   for (const [area, us] of [...times].sort((a, b) => b[1] - a[1])) {
     const ms = perMessage ? `  ${(us / 1000 / perMessage).toFixed(3)} ms/msg` : '';
     console.log(`${((us / busy) * 100).toFixed(1).padStart(5)}%${ms}  ${area}`);

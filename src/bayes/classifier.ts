@@ -233,9 +233,9 @@ export function classify(
     const ham = hamCounts[i];
     const n = spam + ham;
     if (n === 0) continue;
-    const header = separate && kinds[i] === TOKEN_HEADER;
-    const pair = kinds !== undefined && kinds[i] === TOKEN_PAIR;
-    const weight = header ? 1 : (pair ? options.pairEvidenceWeight : 1) / Math.log(Math.E + n / options.evidenceCountScale);
+    const kind = kinds?.[i];
+    const header = separate && kind === TOKEN_HEADER;
+    const weight = header ? 1 : (kind === TOKEN_PAIR ? options.pairEvidenceWeight : 1) / Math.log(Math.E + n / options.evidenceCountScale);
     evidence += weight * (Math.log(spam + a) - logSpamTotal - Math.log(ham + a) + logHamTotal);
     knownWeight += weight;
     // Rates, not counts, so a class learned more often does not look more likely.
