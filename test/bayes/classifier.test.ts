@@ -3,7 +3,9 @@ import { certaintyFactor, classify, DEFAULT_CLASSIFIER_OPTIONS, logChiSquareSurv
 import { bayesHits } from '../../src/bayes/index.ts';
 import { TOKEN_HEADER, TOKEN_PAIR } from '../../src/bayes/tokenizer.ts';
 
-const options = { ...DEFAULT_CLASSIFIER_OPTIONS, minLearns: 10, minWords: 5 };
+// The tokens of these tests share their counts by construction; that they then share a weight
+// (sameCountsMinLearned) is tested on its own.
+const options = { ...DEFAULT_CLASSIFIER_OPTIONS, minLearns: 10, minWords: 5, sameCountsMinLearned: Infinity };
 const learned = { spam: 100, ham: 100 };
 const many = (n: number, value: number) => Array.from({ length: n }, () => value);
 
@@ -109,6 +111,42 @@ describe('average evidence', () => {
     expect(weighed.used).toBe(asWords.used);
     // Without kinds every token is a word.
     expect(wordsAndPairs(0.5)).toEqual(asWords);
+  });
+
+  it('lets tokens learned exactly alike share one weight in the average, once learned sameCountsMinLearned times', () => {
+    // Thirty tokens of one block (spam 20, ham 30 each: a footer learned every time it came) against ten
+    // tokens with counts of their own (spam 31 to 40, ham 20); all too weak for Fisher's test.
+    const blockSpam = many(30, 20);
+    const blockHam = many(30, 30);
+    const own = Array.from({ length: 10 }, (_, k) => 31 + k);
+    const message = (opts: typeof options, kinds?: number[]) =>
+      classify([...selectedSpam, ...own, ...blockSpam], [...selectedHam, ...many(10, 20), ...blockHam], learned, 50, opts, kinds);
+    const grouped = { ...symmetric, sameCountsMinLearned: 25 };
+    const r = message(grouped);
+    if (r.kind !== 'scored') throw new Error('expected a score');
+    const a = options.evidenceSmoothing;
+    const w = (n: number) => 1 / Math.log(Math.E + n / options.evidenceCountScale);
+    const e = (spam: number, ham: number) => Math.log((spam + a) / (ham + a));
+    // The four selected tokens are two sets of two (40/0 and 0/40) whose evidence cancels; the block
+    // counts as one token.
+    let sum = w(50) * e(20, 30);
+    let weight = 2 * w(40) + w(50);
+    for (const spam of own) {
+      sum += w(spam + 20) * e(spam, 20);
+      weight += w(spam + 20);
+    }
+    expect(r.certainty).toBeCloseTo((options.evidenceWeight * sum) / weight / Math.LN10, 6);
+    expect(r.certainty).toBeGreaterThan(0);
+    // Each token alone, the block outvotes the ten.
+    const alone = message(symmetric);
+    if (alone.kind !== 'scored') throw new Error('expected a score');
+    expect(alone.certainty).toBeLessThan(0);
+    // Counts learned fewer times than the minimum are taken as chance: those tokens weigh alone.
+    expect(message({ ...grouped, sameCountsMinLearned: 51 })).toEqual(alone);
+    // Header and body tokens with the same counts are two sets.
+    const split = message(grouped, [...many(14, 0), ...many(15, TOKEN_HEADER), ...many(15, 0)]);
+    if (split.kind !== 'scored') throw new Error('expected a score');
+    expect(split.certainty).toBeLessThan(r.certainty);
   });
 
   it('leaves tokens never learned out of the average', () => {
