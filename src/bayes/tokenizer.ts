@@ -831,7 +831,16 @@ function headerTokens(sink: TokenSink, parsed: MailContent): void {
   const contentType = parsed.contentType;
   if (contentType?.value) sink.headerToken(`ctype:${contentType.value.toLowerCase()}`);
   if (contentType?.params?.charset) sink.headerToken(`charset:${contentType.params.charset.toLowerCase()}`);
-  if (parsed.html && !parsed.text) sink.headerToken('body:html-only');
+  // HTML without a text part, said once: a message whose Content-Type is text/html already says so (in
+  // `ctype:` and `mime:type:`), and a third token for the same fact made plain HTML mail three times as
+  // spammy. Chosen on hard ham unlearned, headers + body, the row furthest from its target: (1-AUC)%
+  // 2.336 → 2.029. Confirmed on 2003 → 2002 (0.0360 → 0.0361, flat) and the folds (0.0067, recall at
+  // 0.1% FPR 0.9916, as before); a little worse on 2002 → 2003 (0.0567 → 0.0576) and the curves (at 50,
+  // 200 and 1000 of each class 0.957 → 0.971, 0.255 → 0.258, 0.084 → 0.086; 2003 → 2002 1.185 → 1.187,
+  // 0.162 → 0.163, 0.200 → 0.202). Body only has no header tokens: unchanged. Not kept: the top-level
+  // part's type left out of `mime:type:` too (said by `ctype:`): hard ham unlearned 1.81, the folds'
+  // recall 0.9921, but 2002 → 2003 at 1000 of each class 0.086 → 0.116.
+  if (parsed.html && !parsed.text && contentType?.value?.toLowerCase() !== 'text/html') sink.headerToken('body:html-only');
 
   for (const attachment of parsed.attachments ?? []) {
     sink.headerToken(`att:type:${attachment.contentType.toLowerCase()}`);

@@ -255,6 +255,16 @@ ${header}`);
     expect(toTwo).not.toEqual(toUser);
   });
 
+  it('says once that a message is HTML without a text part: by its Content-Type, or by a token of its own when that says multipart', async () => {
+    const html = '<html><body><p>hello there my friend, how are you today</p></body></html>';
+    const single = await ids(`From: a@example.org\nSubject: hello\nContent-Type: text/html\n\n${html}\n`);
+    expect(single).toContain(idOf('ctype:text/html'));
+    expect(single).not.toContain(idOf('body:html-only'));
+    const related = await ids(`From: a@example.org\nSubject: hello\nMIME-Version: 1.0\nContent-Type: multipart/related; boundary="b"\n\n--b\nContent-Type: text/html\n\n${html}\n--b--\n`);
+    expect(related).toContain(idOf('ctype:multipart/related'));
+    expect(related).toContain(idOf('body:html-only'));
+  });
+
   it('does not count the hops: a hop the collecting site repeats adds no token', async () => {
     const hop = 'Received: from mx.sender.example (mx.sender.example [192.0.2.7]) by mail.example.org (Postfix) with ESMTP\n';
     const once = await ids(`${hop}${header}`);
