@@ -113,24 +113,25 @@ describe('average evidence', () => {
     expect(wordsAndPairs(0.5)).toEqual(asWords);
   });
 
-  it('lets tokens learned exactly alike share one weight in the average, once learned sameCountsMinLearned times', () => {
-    // Thirty tokens of one block (spam 20, ham 30 each: a footer learned every time it came) against ten
-    // tokens with counts of their own (spam 31 to 40, ham 20); all too weak for Fisher's test.
+  it('lets tokens learned alike share one weight in the average, once learned sameCountsMinLearned times', () => {
+    // Thirty tokens of one block (spam 20, ham 30 or 31: a footer learned with most of its list's mail)
+    // against ten tokens with counts of their own (spam 31 to 67, ham 20); all too weak for Fisher's test.
     const blockSpam = many(30, 20);
-    const blockHam = many(30, 30);
-    const own = Array.from({ length: 10 }, (_, k) => 31 + k);
+    const blockHam = [...many(15, 30), ...many(15, 31)];
+    const own = Array.from({ length: 10 }, (_, k) => 31 + 4 * k);
     const message = (opts: typeof options, kinds?: number[]) =>
       classify([...selectedSpam, ...own, ...blockSpam], [...selectedHam, ...many(10, 20), ...blockHam], learned, 50, opts, kinds);
-    const grouped = { ...symmetric, sameCountsMinLearned: 25 };
+    const grouped = { ...symmetric, sameCountsMinLearned: 25, sameCountsResolution: 20 };
     const r = message(grouped);
     if (r.kind !== 'scored') throw new Error('expected a score');
     const a = options.evidenceSmoothing;
     const w = (n: number) => 1 / Math.log(Math.E + n / options.evidenceCountScale);
     const e = (spam: number, ham: number) => Math.log((spam + a) / (ham + a));
-    // The four selected tokens are two sets of two (40/0 and 0/40) whose evidence cancels; the block
-    // counts as one token.
-    let sum = w(50) * e(20, 30);
-    let weight = 2 * w(40) + w(50);
+    // ln(1 + 30) and ln(1 + 31) in twentieths both round to 69: the block is one set of 30, each token
+    // with its own evidence at a thirtieth of its weight. ln(1 + 31 + 4k) are steps apart: the ten weigh
+    // alone. The four selected tokens are two sets of two (40/0 and 0/40) whose evidence cancels.
+    let sum = (15 * w(50) * e(20, 30) + 15 * w(51) * e(20, 31)) / 30;
+    let weight = 2 * w(40) + (15 * w(50) + 15 * w(51)) / 30;
     for (const spam of own) {
       sum += w(spam + 20) * e(spam, 20);
       weight += w(spam + 20);
@@ -142,7 +143,11 @@ describe('average evidence', () => {
     if (alone.kind !== 'scored') throw new Error('expected a score');
     expect(alone.certainty).toBeLessThan(0);
     // Counts learned fewer times than the minimum are taken as chance: those tokens weigh alone.
-    expect(message({ ...grouped, sameCountsMinLearned: 51 })).toEqual(alone);
+    expect(message({ ...grouped, sameCountsMinLearned: 52 })).toEqual(alone);
+    // Only counts alike: at a finer resolution ham 30 and 31 are two sets of 15.
+    const finer = message({ ...grouped, sameCountsResolution: 200 });
+    if (finer.kind !== 'scored') throw new Error('expected a score');
+    expect(finer.certainty).toBeLessThan(r.certainty);
     // Header and body tokens with the same counts are two sets.
     const split = message(grouped, [...many(14, 0), ...many(15, TOKEN_HEADER), ...many(15, 0)]);
     if (split.kind !== 'scored') throw new Error('expected a score');
