@@ -306,9 +306,24 @@ export function classify(
 
 /** One key per (spam count's step, ham count's step, header or not): steps of ln(1 + count) × `resolution`. */
 function countsKey(spam: number, ham: number, header: boolean, resolution: number): number {
-  const spamStep = Math.round(Math.log1p(spam) * resolution);
-  const hamStep = Math.round(Math.log1p(ham) * resolution);
-  return (spamStep * 0x100000 + hamStep) * 2 + (header ? 1 : 0);
+  return (countStep(spam, resolution) * 0x100000 + countStep(ham, resolution)) * 2 + (header ? 1 : 0);
+}
+
+// The steps of the counts most tokens have, worked out once: the two logarithms per token made grouping
+// cost about 33 µs per message of the eval's chronological splits, the table about 23 (classifying
+// alone, without grouping, about 41).
+const STEP_TABLE_SIZE = 1 << 16;
+const stepTables = new Map<number, Int32Array>();
+
+function countStep(count: number, resolution: number): number {
+  if (count >= STEP_TABLE_SIZE) return Math.round(Math.log1p(count) * resolution);
+  let table = stepTables.get(resolution);
+  if (!table) {
+    table = new Int32Array(STEP_TABLE_SIZE);
+    for (let c = 0; c < STEP_TABLE_SIZE; c++) table[c] = Math.round(Math.log1p(c) * resolution);
+    stepTables.set(resolution, table);
+  }
+  return table[count];
 }
 
 /** How many tokens, each learned at least `minLearned` times, share each key of `countsKey`. */
