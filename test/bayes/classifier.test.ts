@@ -155,8 +155,28 @@ describe('average evidence', () => {
   });
 
   it('leaves tokens never learned out of the average', () => {
-    const unseen = classify([...selectedSpam, ...many(40, 30), ...many(100, 0)], [...selectedHam, ...many(40, 20), ...many(100, 0)], learned, 50, symmetric);
-    expect(unseen).toEqual(withBulk(30, 20));
+    // Their share of the message weighs Fisher's tests (fisherFullCoverage, tested below), not the average.
+    const inFull = { ...symmetric, fisherFullCoverage: 0 };
+    const unseen = classify([...selectedSpam, ...many(40, 30), ...many(100, 0)], [...selectedHam, ...many(40, 20), ...many(100, 0)], learned, 50, inFull);
+    expect(unseen).toEqual(classify([...selectedSpam, ...many(40, 30)], [...selectedHam, ...many(40, 20)], learned, 50, inFull));
+  });
+});
+
+describe('tokens never learned', () => {
+  it("weigh Fisher's tests by the share of the message's tokens that were learned, in full from fisherFullCoverage up", () => {
+    // Ten spammy tokens; Fisher's tests alone (no average evidence).
+    const fisherOnly = { ...options, evidenceWeight: 0, fisherFullCoverage: 0.5 };
+    const withUnseen = (unseen: number) => classify([...many(10, 40), ...many(unseen, 0)], [...many(10, 0), ...many(unseen, 0)], learned, 50, fisherOnly);
+    const all = withUnseen(0);
+    const half = withUnseen(10);
+    const fifth = withUnseen(40);
+    if (all.kind !== 'scored' || half.kind !== 'scored' || fifth.kind !== 'scored') throw new Error('expected scores');
+    expect(all.certainty).toBeGreaterThan(1);
+    expect(half).toEqual(all); // half learned: in full
+    expect(fifth.certainty).toBeCloseTo((all.certainty * 0.2) / 0.5, 9);
+    expect(fifth.probability).toBe(all.probability); // Robinson's I itself is not scaled
+    // A fifth is enough when the full share is a fifth.
+    expect(classify([...many(10, 40), ...many(40, 0)], [...many(10, 0), ...many(40, 0)], learned, 50, { ...fisherOnly, fisherFullCoverage: 0.2 })).toEqual(all);
   });
 });
 
