@@ -165,7 +165,7 @@ describe('average evidence', () => {
 describe('tokens never learned', () => {
   it("weigh Fisher's tests by the share of the message's tokens that were learned, in full from fisherFullCoverage up", () => {
     // Ten spammy tokens; Fisher's tests alone (no average evidence).
-    const fisherOnly = { ...options, evidenceWeight: 0, fisherFullCoverage: 0.5 };
+    const fisherOnly = { ...options, evidenceWeight: 0, fisherFullCoverage: 0.5, fisherCoverageFloor: 0 };
     const withUnseen = (unseen: number) => classify([...many(10, 40), ...many(unseen, 0)], [...many(10, 0), ...many(unseen, 0)], learned, 50, fisherOnly);
     const all = withUnseen(0);
     const half = withUnseen(10);
@@ -175,6 +175,10 @@ describe('tokens never learned', () => {
     expect(half).toEqual(all); // half learned: in full
     expect(fifth.certainty).toBeCloseTo((all.certainty * 0.2) / 0.5, 9);
     expect(fifth.probability).toBe(all.probability); // Robinson's I itself is not scaled
+    // Never below the floor: made-up words that pad a spam weaken it this much at most.
+    const padded = classify([...many(10, 40), ...many(990, 0)], [...many(10, 0), ...many(990, 0)], learned, 50, { ...fisherOnly, fisherCoverageFloor: 0.5 });
+    if (padded.kind !== 'scored') throw new Error('expected a score');
+    expect(padded.certainty).toBeCloseTo(all.certainty * 0.5, 9);
     // A fifth is enough when the full share is a fifth.
     expect(classify([...many(10, 40), ...many(40, 0)], [...many(10, 0), ...many(40, 0)], learned, 50, { ...fisherOnly, fisherFullCoverage: 0.2 })).toEqual(all);
   });
