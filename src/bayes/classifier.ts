@@ -5,6 +5,8 @@
 // selected tokens and many correlated tokens of one view do not pass for independent proof.
 // Fisher's tests read only the few tokens seen (almost) only in one class; a message whose tokens say
 // both strongly gets a test near even odds. The average evidence of all its known tokens orders those.
+// Tokens learned alike (a footer's) share one weight in that average, and Fisher's tests count less for
+// a message few of whose tokens were ever learned.
 
 import { TOKEN_HEADER, TOKEN_PAIR } from './tokenizer.ts';
 
