@@ -20,30 +20,26 @@
 //   npm run eval [-- --parts folds,splits,curve,redis] [--folds 0-9] [--redis-url URL] [--concurrency N] [--scores FILE]
 //
 // --scores FILE writes every scored message as a JSON line (split, view, message, spam, Sluice's score,
-// bogofilter's spamicity): which messages make up a gap between the two.
-import { appendFileSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// bogofilter's spamicity): which messages make up a gap between the two. `npm run tune`
+// (bench/bayes-tune.ts) gives the same accuracy figures in seconds, for trying settings.
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { parseConfig } from '../src/config/load.ts';
 import { buildCore } from '../src/app.ts';
 import { bayesSettings } from '../src/bayes/index.ts';
 import { learnSources } from '../src/bayes/learner.ts';
-import { readMessages } from '../src/mail/sources.ts';
 import { parseMessage } from '../src/scan/pipeline.ts';
 import type { Envelope } from '../src/scan/types.ts';
 import { redisInstalled, startRedisServer, type RedisServer } from '../test/helpers/redis-server.ts';
 import { Redis } from 'ioredis';
-import { CORPUS_DIR } from './corpus.ts';
 import { installWhenMissing } from '../test/helpers/debian-packages.ts';
-import { Bogofilter, ensureBogofilter, BOGOFILTER_SPAM_CUTOFF, type EvalMessage } from './eval/bogofilter.ts';
-import { bodyOnly, stripMarkers } from './eval/messages.ts';
+import { Bogofilter, ensureBogofilter, BOGOFILTER_SPAM_CUTOFF } from './eval/bogofilter.ts';
+import { curveSplits, foldSplits, generalizationSplits, loadCorpus, parseFolds, type Sample, type Split, type View } from './eval/splits.ts';
 import { auc, errorsAt, recallAt, type Scored } from './eval/metrics.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const foldsFile = join(repoRoot, 'bench/corpus/folds.tsv');
 const PARTS = ['folds', 'splits', 'curve', 'redis'];
 
 const { values: args } = parseArgs({
@@ -57,29 +53,6 @@ const { values: args } = parseArgs({
   },
 });
 
-type View = 'full' | 'body';
-
-interface Sample {
-  group: string;
-  spam: boolean;
-  fold: number;
-  full: EvalMessage;
-  body: EvalMessage;
-}
-
-interface Part {
-  learn: Sample[];
-  score: Sample[];
-}
-
-interface Split {
-  name: string;
-  view: View;
-  parts: Part[];
-  /** bayes.minLearns for this split (the learning curve starts below the default). */
-  minLearns?: number;
-}
-
 interface SluiceRun {
   /** Scores in the order of the parts' scoring sets. */
   scores: number[];
@@ -90,26 +63,6 @@ interface SluiceRun {
   /** Time spent parsing the scored messages alone (the pipeline parses once for all checks). */
   parseSeconds: number;
   memory?: string;
-}
-
-function parseFolds(spec: string): number[] {
-  const [from, to] = spec.split('-').map(Number);
-  return Array.from({ length: (to ?? from) - from + 1 }, (_, i) => from + i);
-}
-
-async function loadCorpus(): Promise<Sample[]> {
-  const rows = readFileSync(foldsFile, 'utf8').trim().split('\n').slice(1).map((line) => line.split('\t'));
-  const samples: Sample[] = [];
-  for (const [group, file, label, fold] of rows) {
-    // readMessages: the same reader as `sluice learn`, which drops the mbox `From ` line.
-    for await (const message of readMessages([join(CORPUS_DIR, group, file)])) {
-      const id = `${group}/${file}`;
-      const spam = label === 'spam';
-      const raw = stripMarkers(message.raw);
-      samples.push({ group, spam, fold: Number(fold), full: { id, raw, spam }, body: { id, raw: bodyOnly(raw), spam } });
-    }
-  }
-  return samples;
 }
 
 async function runSluice(split: Split, storeConfig: object, withMemory = false): Promise<SluiceRun> {
@@ -180,69 +133,6 @@ async function memoryNote(backend: string, bayes: { stats(): Promise<{ learnedSp
 
 function runBogofilter(bogofilter: Bogofilter, split: Split): number[] {
   return split.parts.flatMap((part) => bogofilter.run(part.learn.map((s) => s[split.view]), part.score.map((s) => s[split.view])));
-}
-
-// ---- splits --------------------------------------------------------------------------------
-
-function foldSplits(samples: Sample[], folds: number[]): Split[] {
-  const parts = folds.map((testFold) => ({ learn: samples.filter((s) => s.fold !== testFold), score: samples.filter((s) => s.fold === testFold) }));
-  const range = `${folds[0]}–${folds[folds.length - 1]}`;
-  return (['full', 'body'] as const).map((view) => ({ name: `10-fold, folds ${range}`, view, parts }));
-}
-
-const HAM_2002 = 'easy-ham-1';
-const SPAM_2002 = 'spam-1';
-const HAM_2003 = 'easy-ham-2';
-const SPAM_2003 = 'spam-2';
-
-/** Learn the first groups, score the second. */
-function groupSplit(samples: Sample[], name: string, learn: string[], score: string[]): { name: string; part: Part } {
-  const of = (groups: string[]) => samples.filter((s) => groups.includes(s.group));
-  return { name, part: { learn: of(learn), score: of(score) } };
-}
-
-function chronological(samples: Sample[]): { name: string; part: Part }[] {
-  return [
-    groupSplit(samples, '2002 → 2003', [HAM_2002, SPAM_2002], [HAM_2003, SPAM_2003]),
-    groupSplit(samples, '2003 → 2002', [HAM_2003, SPAM_2003], [HAM_2002, SPAM_2002]),
-  ];
-}
-
-// Ham of one year learned with spam of the other, the rest scored: a model that learned which year mail
-// comes from (its software, its dates, its lists), rather than what it says, gets these backwards.
-function yearsCrossed(samples: Sample[]): { name: string; part: Part }[] {
-  return [
-    groupSplit(samples, 'ham 2003 + spam 2002 → the rest', [HAM_2003, SPAM_2002], [HAM_2002, SPAM_2003]),
-    groupSplit(samples, 'ham 2002 + spam 2003 → the rest', [HAM_2002, SPAM_2003], [HAM_2003, SPAM_2002]),
-  ];
-}
-
-function generalizationSplits(samples: Sample[]): Split[] {
-  // Hard ham never learned: all easy ham and the spam of folds 2–9 learned; hard ham and the spam of folds 0–1 scored.
-  const hardHam: Part = {
-    learn: samples.filter((s) => s.group.startsWith('easy-ham') || (s.spam && s.fold >= 2)),
-    score: samples.filter((s) => s.group === 'hard-ham-1' || (s.spam && s.fold <= 1)),
-  };
-  const splits = [...chronological(samples), { name: 'hard ham unlearned', part: hardHam }, ...yearsCrossed(samples)];
-  return splits.flatMap(({ name, part }) => (['full', 'body'] as const).map((view) => ({ name, view, parts: [part] })));
-}
-
-const CURVE_SIZES = [50, 200, 1000];
-
-/** Every k-th message, so a small learning set still spans the whole period. */
-function spread<T>(items: T[], n: number): T[] {
-  if (n >= items.length) return items;
-  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)]);
-}
-
-function curveSplits(samples: Sample[]): Split[] {
-  return chronological(samples).flatMap(({ name, part }) =>
-    [...CURVE_SIZES, Infinity].map((size) => {
-      const learn = [...spread(part.learn.filter((s) => !s.spam), size), ...spread(part.learn.filter((s) => s.spam), size)];
-      const label = size === Infinity ? 'all' : String(size);
-      return { name: `${name}, ${label} per class`, view: 'full' as const, parts: [{ learn, score: part.score }], minLearns: 1 };
-    }),
-  );
 }
 
 // ---- report --------------------------------------------------------------------------------
