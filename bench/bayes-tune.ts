@@ -16,8 +16,8 @@ import { messageDigest } from '../src/bayes/learner.ts';
 import { tokenize, type TokenizerOptions } from '../src/bayes/tokenizer.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { parseMessage } from '../src/scan/pipeline.ts';
-import { auc, recallAt, type Scored } from './eval/metrics.ts';
-import { curveSplits, foldSplits, generalizationSplits, loadCorpus, parseFolds, type Sample, type Split, type View } from './eval/splits.ts';
+import { auc, recallAt } from './eval/metrics.ts';
+import { curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, scoredOf, type Sample, type Split, type View } from './eval/splits.ts';
 
 const PARTS = ['folds', 'splits', 'curve'];
 
@@ -132,23 +132,11 @@ function certainties(setup: Setup, split: Split): number[] {
   return out;
 }
 
-function figures(split: Split, scores: number[], keep: (s: Sample) => boolean = () => true): string {
-  const scored: Scored[] = [];
-  let i = 0;
-  for (const part of split.parts) {
-    for (const s of part.score) {
-      if (keep(s)) scored.push({ spam: s.spam, score: scores[i] });
-      i++;
-    }
-  }
+function figures(split: Split, scores: number[], keep?: (s: Sample) => boolean): string {
+  const scored = scoredOf(split, scores, keep);
   return `${((1 - auc(scored)) * 100).toFixed(4).padStart(9)}${recallAt(scored, 0.001).toFixed(4).padStart(9)}${recallAt(scored, 0.01).toFixed(4).padStart(9)}`;
 }
 
-const parts = new Set(args.parts.split(',').map((p) => p.trim()));
-for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part '${p}' (parts: ${PARTS.join(', ')})`);
-const started = performance.now();
-const settings = bayesSettings(parseConfig({}));
-const defaults: Setup = { index: new TokenIndex(settings.tokenizer, settings.maxScanSize), classifier: settings.classifier };
 /** The overrides given as JSON, each a known option: a misspelt name would otherwise change nothing. */
 function overrides<T extends object>(what: string, json: string, known: T): Partial<T> {
   const given = JSON.parse(json) as Partial<T>;
@@ -156,6 +144,12 @@ function overrides<T extends object>(what: string, json: string, known: T): Part
   if (unknown.length) throw new Error(`unknown ${what} option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (options: ${Object.keys(known).join(', ')})`);
   return given;
 }
+
+const parts = new Set(args.parts.split(',').map((p) => p.trim()));
+for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part '${p}' (parts: ${PARTS.join(', ')})`);
+const started = performance.now();
+const settings = bayesSettings(parseConfig({}));
+const defaults: Setup = { index: new TokenIndex(settings.tokenizer, settings.maxScanSize), classifier: settings.classifier };
 const tokenizerOverrides = overrides('tokenizer', args.tokenizer, settings.tokenizer);
 const classifierOverrides = overrides('classifier', args.classifier, settings.classifier);
 const tokenizerChanged = Object.keys(tokenizerOverrides).length > 0;
@@ -185,6 +179,6 @@ for (const split of splits) {
   const row = (name: string, keep?: (s: Sample) => boolean) =>
     `${name.padEnd(32)}${view.padEnd(9)}  ${' '.repeat(10)}${figures(split, base, keep)}${other ? `    ${' '.repeat(9)}${figures(split, other, keep)}` : ''}\n`;
   process.stdout.write(row(split.name));
-  if (split.parts.length > 2) process.stdout.write(row('10-fold, folds 0–1', (s) => s.fold <= 1));
+  if (split.parts.length > 2) process.stdout.write(row(FIRST_TWO_FOLDS.name, FIRST_TWO_FOLDS.keep));
 }
 process.stdout.write(`\n${((performance.now() - started) / 1000).toFixed(0)} s; orders by certainty (the eval by the score, rounded to two decimals)\n`);

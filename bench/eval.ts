@@ -37,7 +37,7 @@ import { redisInstalled, startRedisServer, type RedisServer } from '../test/help
 import { Redis } from 'ioredis';
 import { installWhenMissing } from '../test/helpers/debian-packages.ts';
 import { Bogofilter, ensureBogofilter, BOGOFILTER_SPAM_CUTOFF } from './eval/bogofilter.ts';
-import { curveSplits, foldSplits, generalizationSplits, loadCorpus, parseFolds, type Sample, type Split, type View } from './eval/splits.ts';
+import { curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, scoredOf, type Split, type View } from './eval/splits.ts';
 import { auc, errorsAt, recallAt, type Scored } from './eval/metrics.ts';
 
 const PARTS = ['folds', 'splits', 'curve', 'redis'];
@@ -150,13 +150,6 @@ function figures(scored: Scored[], cutoff: number): Figures {
   return { oneMinusAuc: (1 - auc(scored)) * 100, recall01: recallAt(scored, 0.001), recall1: recallAt(scored, 0.01), fp, fn };
 }
 
-function scoredOf(split: Split, scores: number[], keep: (s: Sample) => boolean = () => true): Scored[] {
-  const out: Scored[] = [];
-  let i = 0;
-  for (const part of split.parts) for (const s of part.score) { if (keep(s)) out.push({ spam: s.spam, score: scores[i] }); i++; }
-  return out;
-}
-
 /** One JSON line per scored message of a split, in scoring order. */
 function writeScores(file: string, split: Split, sluice: number[], bogo: number[]): void {
   const scored = split.parts.flatMap((part) => part.score);
@@ -235,8 +228,8 @@ try {
       } : undefined);
       table.push(tableRow(split.name, split.view, learnedCounts(split), scoredOf(split, sluice.scores), scoredOf(split, bogo), tag));
       if (folds.length > 2) {
-        const firstTwo = (s: Sample) => s.fold <= 1;
-        table.push(tableRow('10-fold, folds 0–1', split.view, learnedCounts(split), scoredOf(split, sluice.scores, firstTwo), scoredOf(split, bogo, firstTwo), tag));
+        const { name, keep } = FIRST_TWO_FOLDS;
+        table.push(tableRow(name, split.view, learnedCounts(split), scoredOf(split, sluice.scores, keep), scoredOf(split, bogo, keep), tag));
       }
     }
   }

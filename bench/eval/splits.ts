@@ -7,6 +7,7 @@ import { readMessages } from '../../src/mail/sources.ts';
 import { CORPUS_DIR } from '../corpus.ts';
 import type { EvalMessage } from './bogofilter.ts';
 import { bodyOnly, stripMarkers } from './messages.ts';
+import type { Scored } from './metrics.ts';
 
 const foldsFile = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'bench/corpus/folds.tsv');
 
@@ -52,6 +53,22 @@ export async function loadCorpus(): Promise<Sample[]> {
   }
   return samples;
 }
+
+/** A split's scores (in the order of its parts' scoring sets) with each message's class, of the messages `keep` keeps. */
+export function scoredOf(split: Split, scores: number[], keep: (s: Sample) => boolean = () => true): Scored[] {
+  const out: Scored[] = [];
+  let i = 0;
+  for (const part of split.parts) {
+    for (const s of part.score) {
+      if (keep(s)) out.push({ spam: s.spam, score: scores[i] });
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Folds 0–1 of a fold split, also reported apart when more folds were scored: the scored messages it keeps. */
+export const FIRST_TWO_FOLDS = { name: '10-fold, folds 0–1', keep: (s: Sample) => s.fold <= 1 };
 
 export function foldSplits(samples: Sample[], folds: number[]): Split[] {
   const parts = folds.map((testFold) => ({ learn: samples.filter((s) => s.fold !== testFold), score: samples.filter((s) => s.fold === testFold) }));
