@@ -2,6 +2,7 @@
 // authentication results. Nothing here is ever HTML: HTML bodies are reduced to text, so the page
 // that shows them cannot run a script or fetch a remote image.
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { decodeHtmlEntities } from '../mail/html-entities.ts';
 
 export interface AuthResult {
   method: string;
@@ -158,7 +159,7 @@ function splitOutsideQuotes(s: string, sep: string): string[] {
  * links keep their target in brackets (the operator should see where a phishing link goes), entities decoded.
  */
 export function htmlToText(html: string): string {
-  return decodeEntities(
+  return decodeHtmlEntities(
     html
       .replace(/<!--[\s\S]*?-->/g, '')
       .replace(/<(script|style|head|title|template|noscript)\b[\s\S]*?<\/\1\s*>/gi, '')
@@ -174,14 +175,3 @@ export function htmlToText(html: string): string {
     .trim();
 }
 
-const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', euro: '€', hellip: '…', mdash: '—', ndash: '–' };
-
-function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === '#') {
-      const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '';
-    }
-    return NAMED[e.toLowerCase()] ?? m;
-  });
-}

@@ -1,6 +1,8 @@
 // Turns a parsed message into the token ids the classifier counts: what a reader sees in the body
 // (words and orthogonal sparse bigrams), plus prefixed header and structure tokens.
+import { decodeHtmlEntities } from '../mail/html-entities.ts';
 import { headerValues, type MailContent, type Mailbox } from '../mail/mime.ts';
+import { withLatinLookalikes } from './lookalikes.ts';
 import { combineHashes, hashJoined, hashString, mergeTokenIds, TokenIdBuilder, type Hash64 } from './hash.ts';
 
 export interface TokenizerOptions {
@@ -135,9 +137,22 @@ class TokenSink {
   }
 }
 
-/** Normalises text the way a reader would compare it: compatibility forms folded, case folded. */
+/** Normalises text the way a reader would compare it: invisible characters dropped, compatibility forms folded, case folded. */
 export function normalizeText(text: string): string {
-  return text.normalize('NFKC').toLowerCase();
+  return visibleForms(text).toLowerCase();
+}
+
+// Characters Unicode marks as Default_Ignorable_Code_Point: nothing is shown for them (zero-width
+// space and joiners, soft hyphen, word joiner, byte order mark, direction marks, variation selectors,
+// Hangul fillers). Inside a word they hide it from a filter ("V\u200Biagra") and not from the reader.
+// The SpamAssassin corpus has next to none of them (no figure of `npm run tune` moved); newer spam has.
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
+const INVISIBLES = /\p{Default_Ignorable_Code_Point}+/gu;
+
+/** The text as the reader sees it: invisible characters dropped, compatibility forms folded (NFKC). */
+function visibleForms(text: string): string {
+  const visible = NON_ASCII.test(text) && INVISIBLE.test(text) ? text.replace(INVISIBLES, '') : text;
+  return visible.normalize('NFKC');
 }
 
 /** Splits normalised text into words; runs of unspaced scripts are segmented by dictionary. */
@@ -270,7 +285,9 @@ function scanWordByRegex(text: string, from: number, emit: WordSink): number {
 // ham 4.25 → 4.71), dropping the `\0num:` forms (hard ham 3.09 → 3.15), keeping 30 characters at most
 // (hard ham 4.25 → 4.27), no `\0long:` classes (2003 → 2002 1.077 → 1.080), `$100`-style money words
 // (hard ham 4.25 → 4.27).
-function emitWord(word: string, emit: WordSink): void {
+function emitWord(written: string, emit: WordSink): void {
+  // Only words with a letter beyond ASCII come here: Latin words may hide behind look-alike letters.
+  const word = withLatinLookalikes(written);
   if (word.length > MAX_WORD) {
     // Long runs (encoded blobs, hashes) say little one by one; their length class still does.
     emitString(longForm(word.length), emit);
@@ -315,7 +332,7 @@ const numberForm = (word: string) => `\u0000num:${word.replace(/\d/g, '9').repla
 /** `raw`, when given, adds the MIME structure (every part's type and transfer encoding). */
 export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAULT_TOKENIZER_OPTIONS, raw?: Buffer): Tokens {
   const sink = new TokenSink(options.window);
-  const subjectForms = (parsed.subject ?? '').normalize('NFKC');
+  const subjectForms = visibleForms(parsed.subject ?? '');
   const subject = subjectForms.toLowerCase();
   scanWords(subject, new StreamWords(sink, 's:', true));
   sink.breakStream();
@@ -330,7 +347,7 @@ export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAUL
   // while the HTML says what the reader sees. Words they share give the same tokens once.
   const body = bodyText(parsed).slice(0, options.maxTextLength);
   // normalizeText, with the compatibility forms kept for shapeTokens, which reads case.
-  const bodyForms = body.normalize('NFKC');
+  const bodyForms = visibleForms(body);
   const normalized = bodyForms.toLowerCase();
   const bodyWord = new StreamWords(sink, '', true, options.maxBodyWords);
   scanWords(normalized, bodyWord);
@@ -457,26 +474,21 @@ export function bodyText(parsed: MailContent): string {
   return '';
 }
 
-/** Enough HTML-to-text for tokens: scripts, styles and comments dropped, tags to spaces, entities decoded. */
+/**
+ * Enough HTML-to-text for tokens: scripts, styles and comments dropped, tags to spaces, character
+ * references decoded as a browser decodes them (`caf&eacute;` is the word `café`, not `caf` and
+ * `eacute`). Decoding every named reference of the HTML standard rather than six of them, measured
+ * with `npm run tune`: the folds 0–1 body only 0.0401 → 0.0395 (recall at 0.1% FPR 0.8237 → 0.8262),
+ * 2003 → 2002 0.0302 → 0.0298 (body only 0.3231 → 0.3217), hard ham unlearned 1.9315 → 1.9385; the
+ * rest within 0.0002. Newer mail, HTML newsletters above all, writes far more of its text this way.
+ */
 export function htmlToText(html: string): string {
-  return decodeEntities(
+  return decodeHtmlEntities(
     html
       .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
       .replace(/<!--[\s\S]*?-->/g, ' ')
       .replace(/<[^>]*>/g, ' '),
   );
-}
-
-const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (all, name: string) => {
-    if (name[0] === '#') {
-      const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      return code > 0 && code < 0x110000 ? String.fromCodePoint(code) : ' ';
-    }
-    return NAMED_ENTITIES[name.toLowerCase()] ?? all;
-  });
 }
 
 /**

@@ -38,6 +38,23 @@ describe('words', () => {
     expect(words('Viagra 便宜 sale')).toEqual(expect.arrayContaining(['viagra', 'sale']));
   });
 
+  it('drops the characters Unicode marks as default-ignorable, which hide a word from a filter and not from the eye', () => {
+    // Unicode's DerivedCoreProperties.txt, Default_Ignorable_Code_Point: 00AD (SOFT HYPHEN),
+    // 200B..200F (ZERO WIDTH SPACE..RIGHT-TO-LEFT MARK), 2060..2064 (WORD JOINER..INVISIBLE PLUS),
+    // 3164 (HANGUL FILLER), FEFF (ZERO WIDTH NO-BREAK SPACE).
+    expect(words('V\u200Biag\u00ADra fr\u2060e\uFEFFe cl\u200Dick\u3164here')).toEqual(['viagra', 'free', 'clickhere']);
+    expect(words('V\u200Biag\u00ADra')).toEqual(words('Viagra'));
+  });
+
+  it("reads Cyrillic and Greek look-alikes inside a Latin word as the Latin letters, and leaves Russian and Greek alone", () => {
+    // Pairs from Unicode's confusables.txt (UTS #39), e.g. "0430 ; 0061 ; MA # ( а → a ) CYRILLIC SMALL
+    // LETTER A → LATIN SMALL LETTER A"; also і (0456) → i, р (0440) → p, у (0443) → y, ο (03BF) → o.
+    expect(words('Buy v\u0456\u0430gr\u0430 now')).toEqual(['buy', 'viagra', 'now']);
+    expect(words('\u0420\u0430yPal')).toEqual(['paypal']);
+    expect(words('g\u03BF\u03BFgle')).toEqual(['google']);
+    expect(words('Привет мир, Ελλάδα')).toEqual(['привет', 'мир', 'ελλάδα']);
+  });
+
   it('replaces very long runs by a length class', () => {
     expect(words('x'.repeat(100))).toEqual(['\u0000long:5']);
   });
@@ -50,6 +67,16 @@ describe('words', () => {
 describe('html', () => {
   it('drops scripts, styles and tags and decodes entities', () => {
     expect(htmlToText('<style>p{}</style><p>Buy&nbsp;now &amp; save&#33;</p><script>x()</script>').replace(/\s+/g, ' ').trim()).toBe('Buy now & save!');
+  });
+
+  it('reads every named character reference of the HTML standard, so an HTML part gives the words its text does', () => {
+    // &eacute; is U+00E9, &rsquo; U+2019, &mdash; U+2014 (https://html.spec.whatwg.org/entities.json).
+    expect(words(htmlToText('<p>Caf&eacute; Nice&rsquo;s &mdash; r&eacute;sum&eacute;s</p>'))).toEqual(words('Café Nice’s — résumés'));
+    const html = tokenize(parse('Subject: x\nContent-Type: text/html\n\n<p>Caf&eacute; r&eacute;sum&eacute;s sent today</p>\n'), DEFAULT_TOKENIZER_OPTIONS);
+    const text = tokenize(parse('Subject: x\nContent-Type: text/plain; charset=utf-8\n\nCafé résumés sent today\n'), DEFAULT_TOKENIZER_OPTIONS);
+    const bodyIds = (t: ReturnType<typeof tokenize>) => [...t.ids].filter((_, i) => t.kinds[i] === TOKEN_BODY);
+    expect(bodyIds(html)).toEqual(expect.arrayContaining([idOf('café'), idOf('résumés')]));
+    expect(bodyIds(text)).toEqual(expect.arrayContaining([idOf('café'), idOf('résumés')]));
   });
 });
 

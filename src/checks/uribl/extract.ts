@@ -2,6 +2,7 @@
 // each reduced to the registrable domain (public suffix list), because domain lists list those.
 import { isIP } from 'node:net';
 import { getDomain } from 'tldts';
+import { decodeHtmlEntities } from '../../mail/html-entities.ts';
 
 /** `scheme://[user@]host`: the host of absolute URLs anywhere in text or markup. */
 const SCHEME_URL = /\b(?:https?|ftp):\/\/(?:[^\s/?#@"'<>]*@)?([^\s/?#:"'<>\\)\]]+)/gi;
@@ -40,7 +41,8 @@ export function registrableDomain(host: string): string | undefined {
 
 /** Host names of links in markup or text, in order of appearance (duplicates kept; the caller dedups). */
 export function linkHosts(content: string): string[] {
-  const decoded = decodeEntities(content);
+  // Character references decoded: `h&#116;tp&#58;//` style disguises show their host.
+  const decoded = decodeHtmlEntities(content);
   const hosts: string[] = [];
   for (const pattern of [SCHEME_URL, RELATIVE_URL, WWW_HOST]) {
     for (const m of decoded.matchAll(pattern)) hosts.push(safeDecode(m[1]));
@@ -62,20 +64,6 @@ export function messageDomains(sources: DomainSources, max: number): ExtractedDo
     if (content && found.size < max) for (const host of linkHosts(content)) add(host, 'link');
   }
   return [...found.values()];
-}
-
-const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", sol: '/', colon: ':', period: '.', nbsp: ' ' };
-
-/** Enough HTML entity decoding to see through `h&#116;tp&#58;//` style disguises. */
-function decodeEntities(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);?/gi, (whole, ref: string) => {
-    if (ref[0] === '#') {
-      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      return code > 0 && code < 0x110000 ? String.fromCodePoint(code) : whole;
-    }
-    return NAMED_ENTITIES[ref.toLowerCase()] ?? whole;
-  });
 }
 
 /** Percent-encoded host names (`%65vil.com`) are decoded; a broken escape leaves the host as written. */
