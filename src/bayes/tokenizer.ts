@@ -44,8 +44,12 @@ export interface Tokens {
 
 // Scripts written without spaces between words: their runs go through Intl.Segmenter.
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
-// A word: letters/digits/marks, joined by inner apostrophes, dots, hyphens or underscores ("don't", "e.g", "x-ray").
-const WORD = /[\p{L}\p{N}\p{M}]+(?:['.\-_][\p{L}\p{N}\p{M}]+)*/gu;
+// A word: letters/digits/marks, joined by inner apostrophes, dots, hyphens or underscores ("don't", "e.g",
+// "x-ray"); or one pictograph (an emoji, ©), which says as much as a word in a subject such as "🔥 Sale".
+// The SpamAssassin corpus, of 2002 and 2003, has hardly any: with them, `npm run tune` gave hard ham
+// unlearned 1.9385 → 1.9406 (body only 1.8287 → 1.8358), the folds 0.0066 → 0.0065, the rest within 0.001.
+const WORD = /[\p{L}\p{N}\p{M}]+(?:['.\-_][\p{L}\p{N}\p{M}]+)*|\p{Extended_Pictographic}/gu;
+const PICTOGRAPH = /^\p{Extended_Pictographic}$/u;
 // A link: its host (a name or an address), then its path, matched so that it is passed over.
 const URL = /\b(?:https?:\/\/|www\.)([a-z0-9.-]+\.[a-z0-9]{1,})(?::\d+)?(?:\/[^\s"'<>()]*)?/gi;
 const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
@@ -293,8 +297,8 @@ function emitWord(written: string, emit: WordSink): void {
     emitString(longForm(word.length), emit);
     return;
   }
-  // Single Latin letters and digits are noise; a single CJK character is a word.
-  if (word.length === 1 && word.charCodeAt(0) < 0x2e80) return;
+  // Single Latin letters and digits are noise; a single CJK character or pictograph is a word.
+  if (word.length === 1 && word.charCodeAt(0) < 0x2e80 && !PICTOGRAPH.test(word)) return;
   if (word.length > MAX_PLAIN_NUMBER && DIGIT.test(word)) {
     emitString(numberForm(word), emit);
     return;

@@ -55,6 +55,11 @@ describe('words', () => {
     expect(words('Привет мир, Ελλάδα')).toEqual(['привет', 'мир', 'ελλάδα']);
   });
 
+  it('reads each pictograph (emoji) as a word, with or without spaces around it', () => {
+    // Extended_Pictographic in Unicode's emoji-data.txt: U+1F525 FIRE, U+2764 HEAVY BLACK HEART, U+00A9.
+    expect(words('\u{1F525} Sale\u{1F525}now \u2764\uFE0F \u00A92024')).toEqual(['\u{1F525}', 'sale', '\u{1F525}', 'now', '\u2764', '\u00A9', '2024']);
+  });
+
   it('replaces very long runs by a length class', () => {
     expect(words('x'.repeat(100))).toEqual(['\u0000long:5']);
   });
