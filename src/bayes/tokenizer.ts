@@ -173,6 +173,8 @@ export function splitWords(text: string, emit: (word: string) => void): void {
  */
 interface WordSink {
   word(source: string, start: number, end: number): void;
+  /** A word was written with look-alike letters of another script (and is read as Latin). */
+  disguised?(): void;
 }
 
 class SlicedWords implements WordSink {
@@ -194,6 +196,7 @@ class StreamWords implements WordSink {
   private readonly counted: boolean;
   private readonly limit: number;
   private seen = 0;
+  sawDisguise = false;
 
   constructor(sink: TokenSink, prefix: string, counted: boolean, limit = Infinity) {
     this.sink = sink;
@@ -204,6 +207,10 @@ class StreamWords implements WordSink {
 
   word(source: string, start: number, end: number): void {
     if (this.seen++ < this.limit) this.sink.word(this.prefix, source, start, end, this.counted);
+  }
+
+  disguised(): void {
+    this.sawDisguise = true;
   }
 }
 
@@ -290,8 +297,9 @@ function scanWordByRegex(text: string, from: number, emit: WordSink): number {
 // (hard ham 4.25 → 4.27), no `\0long:` classes (2003 → 2002 1.077 → 1.080), `$100`-style money words
 // (hard ham 4.25 → 4.27).
 function emitWord(written: string, emit: WordSink): void {
-  // Only words with a letter beyond ASCII come here: Latin words may hide behind look-alike letters.
+  // Words the pattern finds, near or with characters beyond ASCII: a Latin word may hide behind look-alike letters.
   const word = withLatinLookalikes(written);
+  if (word !== written) emit.disguised?.();
   if (word.length > MAX_WORD) {
     // Long runs (encoded blobs, hashes) say little one by one; their length class still does.
     emitString(longForm(word.length), emit);
@@ -338,7 +346,8 @@ export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAUL
   const sink = new TokenSink(options.window);
   const subjectForms = visibleForms(parsed.subject ?? '');
   const subject = subjectForms.toLowerCase();
-  scanWords(subject, new StreamWords(sink, 's:', true));
+  const subjectWords = new StreamWords(sink, 's:', true);
+  scanWords(subject, subjectWords);
   sink.breakStream();
   // The subject's words again as body words (counted once): a word a spammer moves between subject
   // and body keeps its weight. Chosen on learn 2002 / score 2003, body only: (1-AUC)% 0.394 → 0.369;
@@ -369,6 +378,9 @@ export function tokenize(parsed: MailContent, options: TokenizerOptions = DEFAUL
 
   shapeTokens(sink, 'subj', subjectForms);
   shapeTokens(sink, 'body', bodyForms);
+  // Ham hardly ever mixes scripts inside a word; a sender who does so hides words on purpose. In the
+  // SpamAssassin corpus 9 messages have such words, all spam (garbled charsets), and no figure moved.
+  if (subjectWords.sawDisguise || bodyWord.sawDisguise) sink.token('shape:lookalike-letters');
 
   const links = new Set<string>();
   for (const m of normalized.matchAll(URL)) linkTokens(links, m[1]);

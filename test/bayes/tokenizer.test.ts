@@ -297,6 +297,19 @@ ${header}`);
     expect(related).toContain(idOf('body:html-only'));
   });
 
+  it('says that a word was written with look-alike letters of another script, in the subject or the body', async () => {
+    const plain = await ids('From: a@example.org\nSubject: your account\nContent-Type: text/plain; charset=utf-8\n\nPlease verify your PayPal account.\n');
+    const inBody = await ids('From: a@example.org\nSubject: your account\nContent-Type: text/plain; charset=utf-8\n\nPlease verify your \u0420\u0430yPal account.\n');
+    const inSubject = await ids('From: a@example.org\nSubject: your P\u0430yPal account\nContent-Type: text/plain; charset=utf-8\n\nPlease verify it.\n');
+    const russian = await ids('From: a@example.org\nSubject: \u043f\u0440\u0438\u0432\u0435\u0442\nContent-Type: text/plain; charset=utf-8\n\n\u043f\u0440\u0438\u0432\u0435\u0442 PayPal\n');
+    expect(plain).not.toContain(idOf('shape:lookalike-letters'));
+    expect(inBody).toContain(idOf('shape:lookalike-letters'));
+    expect(inBody).toContain(idOf('paypal'));
+    expect(inSubject).toContain(idOf('shape:lookalike-letters'));
+    expect(inSubject).toContain(idOf('s:paypal'));
+    expect(russian).not.toContain(idOf('shape:lookalike-letters'));
+  });
+
   it('does not count the hops: a hop the collecting site repeats adds no token', async () => {
     const hop = 'Received: from mx.sender.example (mx.sender.example [192.0.2.7]) by mail.example.org (Postfix) with ESMTP\n';
     const once = await ids(`${hop}${header}`);
