@@ -72,10 +72,10 @@ describe('average evidence', () => {
     expect(spammyBulk.certainty).toBeGreaterThan(0);
     expect(hammyBulk.certainty).toBeLessThan(0);
     // ln((30 + a)/(20 + a)) on average over the 44 learned tokens (the selected ones cancel), each token
-    // weighed by how often it was learned, the average weighted, in log10.
+    // weighed by how often it was learned, the average weighted and shrunk by evidenceShrink, in log10.
     const a = options.evidenceSmoothing;
     const w = (n: number) => 1 / Math.log(Math.E + n / options.evidenceCountScale);
-    const mean = (40 * w(50) * Math.log((30 + a) / (20 + a))) / (4 * w(40) + 40 * w(50));
+    const mean = (40 * w(50) * Math.log((30 + a) / (20 + a))) / (4 * w(40) + 40 * w(50) + options.evidenceShrink);
     expect(spammyBulk.certainty).toBeCloseTo((options.evidenceWeight * mean) / Math.LN10, 6);
   });
 
@@ -106,7 +106,7 @@ describe('average evidence', () => {
     // Equal counts, so equal token weights: the mean of 10 × e and 10 × 0.5 × (−e) over 4 + 10 + 5 tokens.
     const a = options.evidenceSmoothing;
     const w = (n: number) => 1 / Math.log(Math.E + n / options.evidenceCountScale);
-    const mean = (5 * w(50) * Math.log((30 + a) / (20 + a))) / (4 * w(40) + 15 * w(50));
+    const mean = (5 * w(50) * Math.log((30 + a) / (20 + a))) / (4 * w(40) + 15 * w(50) + options.evidenceShrink);
     expect(weighed.certainty).toBeCloseTo((options.evidenceWeight * mean) / Math.LN10, 6);
     expect(weighed.used).toBe(asWords.used);
     // Without kinds every token is a word.
@@ -136,7 +136,7 @@ describe('average evidence', () => {
       sum += w(spam + 20) * e(spam, 20);
       weight += w(spam + 20);
     }
-    expect(r.certainty).toBeCloseTo((options.evidenceWeight * sum) / weight / Math.LN10, 6);
+    expect(r.certainty).toBeCloseTo((options.evidenceWeight * sum) / (weight + options.evidenceShrink) / Math.LN10, 6);
     expect(r.certainty).toBeGreaterThan(0);
     // Each token alone, the block outvotes the ten.
     const alone = message(symmetric);
@@ -152,6 +152,20 @@ describe('average evidence', () => {
     const split = message(grouped, [...many(14, 0), ...many(15, TOKEN_HEADER), ...many(15, 0)]);
     if (split.kind !== 'scored') throw new Error('expected a score');
     expect(split.certainty).toBeLessThan(r.certainty);
+  });
+
+  it('shrinks the average as if evidenceShrink more weight of tokens had said nothing, so a few tokens say less than many', () => {
+    // The same lean (30 against 20) in 10 tokens and in 100: alike as a plain mean, apart once shrunk.
+    const leaning = (n: number, shrink: number) => classify([...selectedSpam, ...many(n, 30)], [...selectedHam, ...many(n, 20)], learned, 50, { ...symmetric, evidenceShrink: shrink });
+    const [few, lots] = [leaning(10, options.evidenceShrink), leaning(100, options.evidenceShrink)];
+    const [fewPlain, lotsPlain] = [leaning(10, 0), leaning(100, 0)];
+    if (few.kind !== 'scored' || lots.kind !== 'scored' || fewPlain.kind !== 'scored' || lotsPlain.kind !== 'scored') throw new Error('expected scores');
+    expect(lots.certainty).toBeGreaterThan(few.certainty);
+    expect(lotsPlain.certainty - fewPlain.certainty).toBeLessThan(lots.certainty - few.certainty);
+    const a = options.evidenceSmoothing;
+    const w = (n: number) => 1 / Math.log(Math.E + n / options.evidenceCountScale);
+    const shrunk = (10 * w(50) * Math.log((30 + a) / (20 + a))) / (4 * w(40) + 10 * w(50) + options.evidenceShrink);
+    expect(few.certainty).toBeCloseTo((options.evidenceWeight * shrunk) / Math.LN10, 6);
   });
 
   it('leaves tokens never learned out of the average', () => {
