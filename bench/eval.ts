@@ -185,7 +185,7 @@ function tableRow(name: string, view: View, learned: string, sluice: Scored[], b
   );
 }
 
-// The targets for every split: (1-AUC)% at most this share of bogofilter's, recall at 0.1% FPR at least bogofilter's.
+// The targets every split is held to: (1-AUC)% at most this share of bogofilter's, recall at 0.1% FPR at least bogofilter's.
 const RATIO_TARGET = 0.6;
 const REDRAWS = 1000;
 
