@@ -5,7 +5,7 @@
 // certainty, which the gateway's score rounds to two decimals, so a figure may differ from the eval's in
 // its fourth decimal. No bogofilter, no store, no speed: `npm run eval` is the measurement of record.
 //
-//   npm run tune [-- --parts folds,splits,curve] [--folds 0-9] [--classifier JSON] [--tokenizer JSON]
+//   npm run tune [-- --parts folds,splits,curve,balance] [--folds 0-9] [--classifier JSON] [--tokenizer JSON]
 //
 // --classifier and --tokenizer take option overrides, e.g. --classifier '{"evidenceWeight":6}'; the
 // figures with the defaults are printed beside them.
@@ -17,9 +17,9 @@ import { tokenize, type TokenizerOptions } from '../src/bayes/tokenizer.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { parseMessage } from '../src/scan/pipeline.ts';
 import { auc, recallAt } from './eval/metrics.ts';
-import { curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, scoredOf, type Sample, type Split, type View } from './eval/splits.ts';
+import { balanceSplits, curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, scoredOf, type Sample, type Split, type View } from './eval/splits.ts';
 
-const PARTS = ['folds', 'splits', 'curve'];
+const PARTS = ['folds', 'splits', 'curve', 'balance'];
 
 const { values: args } = parseArgs({
   options: {
@@ -167,6 +167,7 @@ const splits: Split[] = [];
 if (parts.has('folds')) splits.push(...foldSplits(samples, parseFolds(args.folds)));
 if (parts.has('splits')) splits.push(...generalizationSplits(samples));
 if (parts.has('curve')) splits.push(...curveSplits(samples));
+if (parts.has('balance')) splits.push(...balanceSplits(samples));
 
 const columns = '(1-AUC)%   R@0.1%     R@1%';
 process.stdout.write(

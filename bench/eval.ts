@@ -8,6 +8,7 @@
 //   splits  chronological 2002→2003 and 2003→2002, hard ham never learned, the years crossed (ham of one
 //           year and spam of the other learned, the rest scored); each on headers + body and body only
 //   curve   the chronological splits after 50, 200, 1,000 and all learned messages of each class
+//   balance one class learned from a quarter or a tenth as many messages (folds 2–9 learned, 0–1 scored)
 //   redis   one split on the Redis store, every score compared with the embedded store's
 //
 // bogofilter (and, for the redis part, redis-server) are Debian packages: run as root, the eval installs
@@ -17,7 +18,7 @@
 // tags). Body only: both classifiers get the message with only the Subject, MIME-Version, Content-Type and
 // Content-Transfer-Encoding fields of its header, and Sluice runs with bayes.headerTokens off.
 //
-//   npm run eval [-- --parts folds,splits,curve,redis] [--folds 0-9] [--redis-url URL] [--concurrency N] [--scores FILE]
+//   npm run eval [-- --parts folds,splits,curve,balance,redis] [--folds 0-9] [--redis-url URL] [--concurrency N] [--scores FILE]
 //
 // --scores FILE writes every scored message as a JSON line (split, view, message, spam, Sluice's score,
 // bogofilter's spamicity): which messages make up a gap between the two. `npm run tune`
@@ -37,11 +38,11 @@ import { redisInstalled, startRedisServer, type RedisServer } from '../test/help
 import { Redis } from 'ioredis';
 import { installWhenMissing } from '../test/helpers/debian-packages.ts';
 import { Bogofilter, ensureBogofilter, BOGOFILTER_SPAM_CUTOFF } from './eval/bogofilter.ts';
-import { curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, scoredOf, type Split, type View } from './eval/splits.ts';
+import { balanceSplits, curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, scoredOf, type Split, type View } from './eval/splits.ts';
 import { auc, errorsAt, recallAt, type Scored } from './eval/metrics.ts';
 import { pairedBootstrap } from './eval/bootstrap.ts';
 
-const PARTS = ['folds', 'splits', 'curve', 'redis'];
+const PARTS = ['folds', 'splits', 'curve', 'balance', 'redis'];
 
 const { values: args } = parseArgs({
   options: {
@@ -253,7 +254,7 @@ try {
       }
     }
   }
-  for (const [part, make] of [['splits', generalizationSplits], ['curve', curveSplits]] as const) {
+  for (const [part, make] of [['splits', generalizationSplits], ['curve', curveSplits], ['balance', balanceSplits]] as const) {
     if (!parts.has(part)) continue;
     for (const split of make(samples)) {
       const { sluice, bogo } = await evaluate(split);

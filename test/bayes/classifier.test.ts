@@ -223,6 +223,24 @@ describe('header and body evidence', () => {
     expect(r.used).toBe(15);
   });
 
+  it('takes the most telling tokens that say spam and those that say ham apart, so that neither side takes every place', () => {
+    // 150 tokens learned only as ham (40 times each) and 30 learned only as spam (twice each): all 150
+    // are further from 0.5 than the 30, so a single cap of 100 would take ham tokens alone.
+    const spamCounts = [...many(150, 0), ...many(30, 2)];
+    const hamCounts = [...many(150, 40), ...many(30, 0)];
+    const fisherOnly = { ...options, evidenceWeight: 0 };
+    const r = classify(spamCounts, hamCounts, learned, 50, fisherOnly);
+    const hamAlone = classify(many(150, 0), many(150, 40), learned, 50, fisherOnly);
+    if (r.kind !== 'scored' || hamAlone.kind !== 'scored') throw new Error('expected scores');
+    expect(options.maxTokens).toBe(100);
+    expect(r.used).toBe(130);
+    expect(hamAlone.used).toBe(100);
+    expect(r.certainty).toBeGreaterThan(hamAlone.certainty);
+    const few = classify(spamCounts, hamCounts, learned, 50, { ...fisherOnly, maxTokens: 10 });
+    if (few.kind !== 'scored') throw new Error('expected a score');
+    expect(few.used).toBe(20);
+  });
+
   it('pools all tokens in one test when told to, or without kinds', () => {
     const counts: [number[], number[]] = [[...many(30, 40), ...many(20, 0)], [...many(30, 0), ...many(20, 40)]];
     const pooled = classify(...counts, learned, 50, { ...options, separateHeaders: false }, kinds(30, 20));
