@@ -171,6 +171,9 @@ export const DEFAULT_CLASSIFIER_OPTIONS: ClassifierOptions = {
   // headers (a tenth of the spam 0.037), but the folds' recall at 0.1% FPR 0.9831, or with s 0.03 and the
   // average at 6, 0.9916 with the folds 0–1 body only recall 0.8086 (bogofilter 0.8212) and hard ham
   // unlearned body only 2.00; the counts' ratio to the power 0.25, 0.5, 0.75: the folds' recall about 0.984.
+  // Nor 100 in all plus, for the direction of the class learned less, 100 × (1 − its share of the larger
+  // class's count) more (as before when the classes are learned alike): 2003 → 2002 body only recall 0.904,
+  // but the folds' recall 0.9910 and hard ham unlearned body only 2.36.
   maxTokens: 100,
   separateHeaders: true,
   tailWeight: 0.02,
