@@ -17,7 +17,7 @@ import { tokenize, type TokenizerOptions } from '../src/bayes/tokenizer.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { parseMessage } from '../src/scan/pipeline.ts';
 import { auc, recallAt } from './eval/metrics.ts';
-import { balanceSplits, curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, scoredOf, type Sample, type Split, type View } from './eval/splits.ts';
+import { balanceSplits, curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, rowLabel, scoredOf, type Sample, type Split, type View } from './eval/splits.ts';
 
 const PARTS = ['folds', 'splits', 'curve', 'balance'];
 
@@ -171,14 +171,13 @@ if (parts.has('balance')) splits.push(...balanceSplits(samples));
 
 const columns = '(1-AUC)%   R@0.1%     R@1%';
 process.stdout.write(
-  `${'split'.padEnd(32)}${'view'.padEnd(9)}  defaults: ${columns}${variant ? `    variant: ${columns}` : ''}\n`,
+  `${rowLabel('split', 'view')}  defaults: ${columns}${variant ? `    variant: ${columns}` : ''}\n`,
 );
 for (const split of splits) {
   const base = certainties(defaults, split);
   const other = variant ? certainties(variant, split) : undefined;
-  const view = split.view === 'full' ? 'hdr+body' : 'body';
   const row = (name: string, keep?: (s: Sample) => boolean) =>
-    `${name.padEnd(32)}${view.padEnd(9)}  ${' '.repeat(10)}${figures(split, base, keep)}${other ? `    ${' '.repeat(9)}${figures(split, other, keep)}` : ''}\n`;
+    `${rowLabel(name, split.view)}  ${' '.repeat(10)}${figures(split, base, keep)}${other ? `    ${' '.repeat(9)}${figures(split, other, keep)}` : ''}\n`;
   process.stdout.write(row(split.name));
   if (split.parts.length > 2) process.stdout.write(row(FIRST_TWO_FOLDS.name, FIRST_TWO_FOLDS.keep));
 }

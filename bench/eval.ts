@@ -38,7 +38,7 @@ import { redisInstalled, startRedisServer, type RedisServer } from '../test/help
 import { Redis } from 'ioredis';
 import { installWhenMissing } from '../test/helpers/debian-packages.ts';
 import { Bogofilter, ensureBogofilter, BOGOFILTER_SPAM_CUTOFF } from './eval/bogofilter.ts';
-import { balanceSplits, curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, scoredOf, type Split, type View } from './eval/splits.ts';
+import { balanceSplits, curveSplits, FIRST_TWO_FOLDS, foldSplits, generalizationSplits, loadCorpus, parseFolds, rowLabel, scoredOf, type Split, type View } from './eval/splits.ts';
 import { auc, errorsAt, recallAt, type Scored } from './eval/metrics.ts';
 import { pairedBootstrap } from './eval/bootstrap.ts';
 
@@ -168,7 +168,7 @@ function learnedCounts(split: Split): string {
 const ratio = (a: number, b: number) => (b === 0 ? (a === 0 ? '1.00' : '∞') : (a / b).toFixed(2));
 
 const TABLE_HEADER =
-  `${'split'.padEnd(32)}${'view'.padEnd(9)}${'learned h+s'.padStart(12)}${'scored h+s'.padStart(12)}  ` +
+  `${rowLabel('split', 'view')}${'learned h+s'.padStart(12)}${'scored h+s'.padStart(12)}  ` +
   `${'(1-AUC)%: Sluice'.padStart(16)}${'bogo'.padStart(8)}${'ratio'.padStart(7)}  ` +
   `${'R@0.1%: Sluice'.padStart(14)}${'bogo'.padStart(7)}  ${'R@1%: Sluice'.padStart(12)}${'bogo'.padStart(7)}  ` +
   `${'FP%/FN% at tag: Sluice'.padStart(22)}${'bogo'.padStart(14)}`;
@@ -179,7 +179,7 @@ function tableRow(name: string, view: View, learned: string, sluice: Scored[], b
   const ham = sluice.filter((x) => !x.spam).length;
   const errors = (f: Figures) => `${f.fp.toFixed(2)}/${f.fn.toFixed(2)}`;
   return (
-    `${name.padEnd(32)}${(view === 'full' ? 'hdr+body' : 'body').padEnd(9)}${learned.padStart(12)}${`${ham}+${sluice.length - ham}`.padStart(12)}  ` +
+    `${rowLabel(name, view)}${learned.padStart(12)}${`${ham}+${sluice.length - ham}`.padStart(12)}  ` +
     `${s.oneMinusAuc.toFixed(4).padStart(16)}${b.oneMinusAuc.toFixed(4).padStart(8)}${ratio(s.oneMinusAuc, b.oneMinusAuc).padStart(7)}  ` +
     `${s.recall01.toFixed(4).padStart(14)}${b.recall01.toFixed(4).padStart(7)}  ${s.recall1.toFixed(4).padStart(12)}${b.recall1.toFixed(4).padStart(7)}  ` +
     `${errors(s).padStart(22)}${errors(b).padStart(14)}`
@@ -191,13 +191,13 @@ const RATIO_TARGET = 0.6;
 const REDRAWS = 1000;
 
 const CONFIDENCE_HEADER =
-  `${'split'.padEnd(32)}${'view'.padEnd(9)}  ${'R@0.1% >= bogo'.padStart(14)}  ${'Sluice - bogo, 90%'.padStart(20)}  ${`ratio <= ${RATIO_TARGET}`.padStart(12)}`;
+  `${rowLabel('split', 'view')}  ${'R@0.1% >= bogo'.padStart(14)}  ${'Sluice - bogo, 90%'.padStart(20)}  ${`ratio <= ${RATIO_TARGET}`.padStart(12)}`;
 
 function confidenceRow(name: string, view: View, sluice: Scored[], bogo: Scored[]): string {
   const c = pairedBootstrap(sluice, bogo, RATIO_TARGET, REDRAWS);
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
   const interval = `${signed(c.recallDifference[0])} … ${signed(c.recallDifference[1])}`;
-  return `${name.padEnd(32)}${(view === 'full' ? 'hdr+body' : 'body').padEnd(9)}  ${`${(100 * c.recallAtLeast).toFixed(1)}%`.padStart(14)}  ${interval.padStart(20)}  ${`${(100 * c.ratioWithin).toFixed(1)}%`.padStart(12)}`;
+  return `${rowLabel(name, view)}  ${`${(100 * c.recallAtLeast).toFixed(1)}%`.padStart(14)}  ${interval.padStart(20)}  ${`${(100 * c.ratioWithin).toFixed(1)}%`.padStart(12)}`;
 }
 
 function speedLine(name: string, run: SluiceRun): string {

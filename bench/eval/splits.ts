@@ -34,6 +34,16 @@ export interface Split {
   minLearns?: number;
 }
 
+/** The split and view columns that begin every row of the eval's and the tune's tables. */
+export function rowLabel(name: string, view: View | 'view'): string {
+  return `${name.padEnd(32)}${(view === 'full' ? 'hdr+body' : view).padEnd(9)}`;
+}
+
+/** One split on each view, headers + body and body only, learning and scoring the same messages. */
+function onBothViews(name: string, parts: Part[], minLearns?: number): Split[] {
+  return (['full', 'body'] as const).map((view) => ({ name, view, parts, ...(minLearns ? { minLearns } : {}) }));
+}
+
 export function parseFolds(spec: string): number[] {
   const [from, to] = spec.split('-').map(Number);
   return Array.from({ length: (to ?? from) - from + 1 }, (_, i) => from + i);
@@ -73,7 +83,7 @@ export const FIRST_TWO_FOLDS = { name: '10-fold, folds 0–1', keep: (s: Sample)
 export function foldSplits(samples: Sample[], folds: number[]): Split[] {
   const parts = folds.map((testFold) => ({ learn: samples.filter((s) => s.fold !== testFold), score: samples.filter((s) => s.fold === testFold) }));
   const range = `${folds[0]}–${folds[folds.length - 1]}`;
-  return (['full', 'body'] as const).map((view) => ({ name: `10-fold, folds ${range}`, view, parts }));
+  return onBothViews(`10-fold, folds ${range}`, parts);
 }
 
 const HAM_2002 = 'easy-ham-1';
@@ -110,7 +120,7 @@ export function generalizationSplits(samples: Sample[]): Split[] {
     score: samples.filter((s) => s.group === 'hard-ham-1' || (s.spam && s.fold <= 1)),
   };
   const splits = [...chronological(samples), { name: 'hard ham unlearned', part: hardHam }, ...yearsCrossed(samples)];
-  return splits.flatMap(({ name, part }) => (['full', 'body'] as const).map((view) => ({ name, view, parts: [part] })));
+  return splits.flatMap(({ name, part }) => onBothViews(name, [part]));
 }
 
 const CURVE_SIZES = [50, 200, 1000];
@@ -147,5 +157,5 @@ export function balanceSplits(samples: Sample[]): Split[] {
     rows.push({ name: `spam 1 in ${k} learned`, learn: [...ham, ...spread(spam, Math.round(spam.length / k))] });
   }
   // minLearns 1: a tenth of the spam is fewer messages than the default waits for.
-  return rows.flatMap(({ name, learn }) => (['full', 'body'] as const).map((view) => ({ name, view, parts: [{ learn, score }], minLearns: 1 })));
+  return rows.flatMap(({ name, learn }) => onBothViews(name, [{ learn, score }], 1));
 }
