@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { certaintyFactor, classify, DEFAULT_CLASSIFIER_OPTIONS, logChiSquareSurvival } from '../../src/bayes/classifier.ts';
+import { certaintyFactor, classify, DEFAULT_CLASSIFIER_OPTIONS, logChiSquareSurvival, placesOf } from '../../src/bayes/classifier.ts';
 import { bayesHits } from '../../src/bayes/index.ts';
 import { TOKEN_HEADER, TOKEN_PAIR } from '../../src/bayes/tokenizer.ts';
 
@@ -223,9 +223,9 @@ describe('header and body evidence', () => {
     expect(r.used).toBe(15);
   });
 
-  it('takes the most telling tokens that say spam and those that say ham apart, so that neither side takes every place', () => {
+  it('keeps places for the tokens that say spam and for those that say ham, so that neither side takes every place', () => {
     // 150 tokens learned only as ham (40 times each) and 30 learned only as spam (twice each): all 150
-    // are further from 0.5 than the 30, so a single cap of 100 would take ham tokens alone.
+    // are further from 0.5 than the 30, so the 100 furthest would be ham tokens alone.
     const spamCounts = [...many(150, 0), ...many(30, 2)];
     const hamCounts = [...many(150, 40), ...many(30, 0)];
     const fisherOnly = { ...options, evidenceWeight: 0 };
@@ -233,12 +233,24 @@ describe('header and body evidence', () => {
     const hamAlone = classify(many(150, 0), many(150, 40), learned, 50, fisherOnly);
     if (r.kind !== 'scored' || hamAlone.kind !== 'scored') throw new Error('expected scores');
     expect(options.maxTokens).toBe(100);
-    expect(r.used).toBe(130);
+    expect(r.used).toBe(100);
     expect(hamAlone.used).toBe(100);
     expect(r.certainty).toBeGreaterThan(hamAlone.certainty);
-    const few = classify(spamCounts, hamCounts, learned, 50, { ...fisherOnly, maxTokens: 10 });
-    if (few.kind !== 'scored') throw new Error('expected a score');
-    expect(few.used).toBe(20);
+    expect(classify(spamCounts, hamCounts, learned, 50, { ...fisherOnly, reservedTokens: 0 })).toEqual(hamAlone);
+  });
+
+  it('gives the places to the furthest tokens, keeping the reserved ones for each side, at most half', () => {
+    const far = (...d: number[]) => Float64Array.from(d);
+    // Fewer tokens than places: all of them.
+    expect(placesOf(far(0.4, 0.3), far(0.45), 5, 1)).toEqual({ spam: 2, ham: 1 });
+    // The furthest, whichever side they are on.
+    expect(placesOf(far(0.49, 0.48, 0.2), far(0.47, 0.46, 0.1), 4, 1)).toEqual({ spam: 2, ham: 2 });
+    expect(placesOf(far(0.49, 0.48, 0.47), far(0.3, 0.2), 3, 0)).toEqual({ spam: 3, ham: 0 });
+    // A side short of its reserve gets it from the other.
+    expect(placesOf(far(0.49, 0.48, 0.47), far(0.3, 0.2), 3, 1)).toEqual({ spam: 2, ham: 1 });
+    expect(placesOf(far(0.3), far(0.49, 0.48, 0.47, 0.46), 4, 2)).toEqual({ spam: 1, ham: 3 });
+    // Never more than half the places, whatever is asked.
+    expect(placesOf(far(0.49, 0.48, 0.47, 0.46), far(0.3, 0.2, 0.1), 4, 9)).toEqual({ spam: 2, ham: 2 });
   });
 
   it('pools all tokens in one test when told to, or without kinds', () => {
