@@ -1,5 +1,8 @@
 // Bytes in a declared charset to text, through the WHATWG decoders of TextDecoder. Names and
-// fallbacks follow what mail readers do: an unknown or refused charset is read as UTF-8.
+// fallbacks follow what mail readers do: an unknown or refused charset is read as UTF-8, and text in
+// an undeclared legacy charset in the one a detector names.
+import { isUtf8 } from 'node:buffer';
+import chardet from 'chardet';
 
 // Charsets a body is never decoded from: UTF-7 can carry markup past a filter that looks for "<"
 // (+ADw-script+AD4- decodes to <script>), base64 and hex are transfer encodings, not charsets.
@@ -80,14 +83,93 @@ export function decodeCharset(bytes: Uint8Array, charset: string): string {
   return decoder.encoding.startsWith('windows-') ? text.replace(C1, '\ufffd') : text;
 }
 
+const UNLABELLED = new Set(['', 'ascii', 'usascii', 'utf8']);
+
+/** A charset said of text that reads as UTF-8 when valid (`readUnlabelled`): none, US-ASCII, UTF-8. */
+export function isUnlabelled(charset: string | undefined): boolean {
+  return UNLABELLED.has((charset ?? '').toLowerCase().replace(/[^a-z0-9]+/g, ''));
+}
+
+/** Text of a body part, and the legacy charset it was found to be in when it does not say (`readUnlabelled`). */
+export interface BodyText {
+  text: string;
+  detected?: string;
+}
+
+/** The text of a body part: US-ASCII and UTF-8 (and a missing charset) are read by `readUnlabelled`. */
+export function readBody(bytes: Uint8Array, charset: string | undefined): BodyText {
+  return isUnlabelled(charset) ? readUnlabelled(bytes) : { text: decodeCharset(bytes, charset!) };
+}
+
+// What the detector reads of a long text: enough to tell its charset (a detection takes about 1.5 ms).
+const DETECT_BYTES = 4 * 1024;
+// Detector names that are UTF-8 itself, or could read 8-bit junk as wide characters.
+const NOT_DETECTED = /^(?:utf-|ascii)/i;
+const NON_ASCII = /[^\x00-\x7f]/g;
+
 /**
- * The charset of a body part: US-ASCII and UTF-8 (and a missing charset) are read as UTF-8, so
- * 8-bit bytes in a part that claims ASCII come out as U+FFFD rather than as Latin-1 letters.
+ * Bytes said to be ASCII or UTF-8, or of no declared charset. Valid UTF-8 (ASCII is) is read as such.
+ * Bytes that are not, and not UTF-8 with a few bad bytes either, are text in a legacy charset the mailer
+ * did not name (GB2312, Big5, Shift_JIS, KOI8-R, windows-1252…: much Asian, Cyrillic and older mail),
+ * which UTF-8 would turn into replacement characters, every word lost: read in the charset a detector
+ * names, as Thunderbird and Firefox read undeclared text (keeping its links: `decodeKeepingLinks`). Else
+ * UTF-8 with bad bytes replaced.
  */
-export function decodeBody(bytes: Uint8Array, charset: string | undefined): string {
-  const name = (charset ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '');
-  if (name === '' || name === 'ascii' || name === 'usascii' || name === 'utf8') {
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+export function readUnlabelled(bytes: Uint8Array): BodyText {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const utf8 = buffer.toString('utf8');
+  if (isUtf8(buffer)) return { text: utf8 };
+  // UTF-8 with a few bad bytes (a truncated character, a stray Latin-1 letter) stays UTF-8.
+  const nonAscii = utf8.match(NON_ASCII) ?? [];
+  let bad = 0;
+  for (const c of nonAscii) if (c === '\ufffd') bad++;
+  if (bad * 2 < nonAscii.length) return { text: utf8 };
+  const guess = isolatedEightBit(buffer) ? 'windows-1252' : chardet.detect(buffer.subarray(0, DETECT_BYTES));
+  if (!guess || NOT_DETECTED.test(guess)) return { text: utf8 };
+  const text = decodeKeepingLinks(buffer, guess);
+  return text === undefined ? { text: utf8 } : { text, detected: guess };
+}
+
+/**
+ * Whether no two 8-bit bytes stand together: Western text with a few accented letters or typographic
+ * quotes and dashes, as the Windows code page has them (and browsers read Latin-1 as). Every multi-byte
+ * charset writes its characters as runs of 8-bit bytes, and Cyrillic, Greek or Hebrew words are such runs.
+ */
+function isolatedEightBit(buffer: Buffer): boolean {
+  for (let i = 1; i < buffer.length; i++) if (buffer[i] >= 0x80 && buffer[i - 1] >= 0x80) return false;
+  return true;
+}
+
+/**
+ * Raw 8-bit bytes of a header field: UTF-8 when valid, else in `charset` (the message's, which a mailer
+ * that writes raw 8-bit headers writes them in), else UTF-8 with bad bytes replaced. A field is too short
+ * for a detector to tell its charset.
+ */
+export function decodeHeaderBytes(bytes: Uint8Array, charset: string | undefined): string {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isUtf8(buffer) && charset && !isUnlabelled(charset)) {
+    const text = decodeKeepingLinks(buffer, charset);
+    if (text !== undefined) return text;
   }
-  return decodeCharset(bytes, charset!);
+  return buffer.toString('utf8');
+}
+
+// The WHATWG decoders that read a character from more than one byte, of which an ASCII one may be the second.
+const MULTI_BYTE = new Set(['gbk', 'gb18030', 'big5', 'shift_jis', 'euc-jp', 'euc-kr', 'iso-2022-jp']);
+// A link as the checks find one in text: what a multi-byte decoding must not take apart.
+const LINK = /(?:https?:\/\/|www\.)[\x21-\x7e]+/gi;
+
+/**
+ * The bytes decoded as `charset`, unless that takes apart a link that reading them as UTF-8 shows: a
+ * multi-byte charset reads an ASCII byte after a lead byte as part of one character (Big5, GBK and
+ * Shift_JIS trail bytes include letters), and text written to hide a link from the checks would pick
+ * its bytes so. Markup cannot be hidden so: no such charset takes `<`, `>`, `"`, `=` or a space as a trail byte.
+ */
+function decodeKeepingLinks(buffer: Buffer, charset: string): string | undefined {
+  const decoder = decoderFor(charset);
+  if (decoder === UTF8) return undefined;
+  const text = decodeCharset(buffer, charset);
+  if (!MULTI_BYTE.has(decoder.encoding)) return text;
+  const links = buffer.toString('utf8').match(LINK) ?? [];
+  return links.every((link) => text.includes(link)) ? text : undefined;
 }

@@ -1,6 +1,6 @@
 // Header fields of a message or a MIME part: split and unfolded, encoded words (RFC 2047) decoded,
 // structured values with parameters (RFC 2045) and parameter continuations (RFC 2231) read.
-import { charsetKey, decodeCharset } from './charset.ts';
+import { charsetKey, decodeCharset, decodeHeaderBytes } from './charset.ts';
 
 /** One header field as received: `key` lowercased, `line` the raw bytes as Latin-1 with its folds (CRLF) kept. */
 export interface HeaderLine {
@@ -63,10 +63,13 @@ export function unfoldedValue(line: string): string {
 
 const EIGHT_BIT = /[\u0080-\u00ff]/;
 
-/** Raw 8-bit header bytes (held as Latin-1) read as UTF-8, bad sequences as U+FFFD. */
-export function utf8Lossy(latin1: string): string {
-  return EIGHT_BIT.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1;
+/** Raw 8-bit header bytes (held as Latin-1) read as UTF-8, or in the message's `charset` when they are not UTF-8 (`decodeHeaderBytes`). */
+export function utf8Lossy(latin1: string, charset?: string): string {
+  return EIGHT_BIT.test(latin1) ? decodeHeaderBytes(Buffer.from(latin1, 'latin1'), charset) : latin1;
 }
+
+/** Whether a header line holds raw 8-bit bytes. */
+export const hasEightBit = (latin1: string) => EIGHT_BIT.test(latin1);
 
 /** Raw 8-bit header bytes read as UTF-8 when they are valid UTF-8, else kept as Latin-1. */
 export function utf8OrLatin1(latin1: string): string {

@@ -3,8 +3,8 @@
 // message the way mailparser (with mailsplit) does, which stays the reference: same boundaries
 // (nested, preamble and epilogue ignored, a delimiter of any enclosing multipart closes the parts
 // within), same transfer and charset decoding, same text and HTML assembly, same limits.
-import { decodeBody } from './charset.ts';
-import { decodeBase64Text, decodeWords, hexValue, parseHeaderValue, splitHeaderLines, unfoldedValue, utf8Lossy, utf8OrLatin1, type HeaderLine, type HeaderValue } from './header-fields.ts';
+import { readBody, type BodyText } from './charset.ts';
+import { decodeBase64Text, decodeWords, hasEightBit, hexValue, parseHeaderValue, splitHeaderLines, unfoldedValue, utf8Lossy, utf8OrLatin1, type HeaderLine, type HeaderValue } from './header-fields.ts';
 import { mediaTypeOf } from './media-types.ts';
 import { formatAddresses, htmlEscape, parseAddresses, type Mailbox } from './addresses.ts';
 
@@ -34,6 +34,12 @@ export interface MailContent {
   messageId?: string;
   /** The top-level Content-Type, parameters decoded. */
   contentType?: HeaderValue;
+  /**
+   * The charset that raw 8-bit header bytes which are not UTF-8 are read in: the message's first text
+   * part's, declared or detected. Set only when the top-level header has raw 8-bit bytes and the text a
+   * charset other than UTF-8.
+   */
+  headerCharset?: string;
   /** The text parts, joined with `\n`; line ends are `\n`. */
   text?: string;
   /** The HTML parts (and, beside them, empty entries for text parts outside an alternative), joined with `<br/>\n`. */
@@ -313,7 +319,9 @@ interface ReadPart {
 
 function assemble(raw: Buffer, parts: Part[]): MailContent {
   const root = parts[0];
-  const content: MailContent = { headerLines: root.lines ?? [], attachments: [], ...topLevelFields(root.lines ?? []) };
+  const content: MailContent = { headerLines: root.lines ?? [], attachments: [] };
+  // The charset of the first text part, declared or detected: raw 8-bit header bytes are in it.
+  let textCharset: string | undefined;
   let hasText = false;
   let hasHtml = false;
   const read = new Map<Part, ReadPart>();
@@ -328,7 +336,9 @@ function assemble(raw: Buffer, parts: Part[]): MailContent {
     if (TEXT_TYPES.has(type) && disposition === 'inline') {
       if (type === 'text/html') hasHtml = true;
       else hasText = true;
-      entry.text = partText(raw, part);
+      const decoded = partText(raw, part);
+      entry.text = decoded.text;
+      textCharset ??= decoded.detected ?? part.charset;
     } else {
       content.attachments.push({
         ...(part.filename ? { filename: part.filename } : {}),
@@ -356,6 +366,8 @@ function assemble(raw: Buffer, parts: Part[]): MailContent {
     for (const child of entry.part.children) walk(read.get(child)!, inAlternative);
   };
   walk(read.get(root)!, false);
+  if (content.headerLines.some((l) => hasEightBit(l.line)) && textCharset) content.headerCharset = textCharset;
+  Object.assign(content, topLevelFields(content.headerLines, content.headerCharset));
   if (text.length) content.text = text.join('\n');
   const joined = html.join('<br/>\n');
   if (joined) content.html = joined;
@@ -373,10 +385,11 @@ function transferDecoded(raw: Buffer, part: Part): Buffer {
   return body;
 }
 
-function partText(raw: Buffer, part: Part): string {
+function partText(raw: Buffer, part: Part): BodyText {
   let bytes: Uint8Array = transferDecoded(raw, part);
   if (part.flowed) bytes = Buffer.from(decodeFlowed(Buffer.from(bytes).toString('latin1'), part.delSp), 'latin1');
-  return decodeBody(bytes, part.charset || undefined).replace(/\r?\n/g, '\n');
+  const read = readBody(bytes, part.charset || undefined);
+  return { ...read, text: read.text.replace(/\r?\n/g, '\n') };
 }
 
 function decodedSize(raw: Buffer, part: Part): number {
@@ -479,27 +492,28 @@ function decodeFlowed(str: string, delSp: boolean): string {
 }
 
 /** The fields the checks read from the top-level header, decoded as mailparser decodes them. */
-function topLevelFields(lines: HeaderLine[]): Omit<MailContent, 'headerLines' | 'attachments' | 'text' | 'html'> {
+function topLevelFields(lines: HeaderLine[], charset: string | undefined): Omit<MailContent, 'headerLines' | 'attachments' | 'text' | 'html'> {
   const fields: Omit<MailContent, 'headerLines' | 'attachments' | 'text' | 'html'> = {};
+  const value = (line: string) => fieldValueIn(line, charset);
   for (const { key, line } of lines) {
     switch (key) {
       case 'subject':
-        fields.subject ||= decodeWords(fieldValue(line)) || undefined;
+        fields.subject ||= decodeWords(value(line)) || undefined;
         break;
       case 'message-id':
-        fields.messageId ||= messageIdFormat(decodeWords(fieldValue(line)));
+        fields.messageId ||= messageIdFormat(decodeWords(value(line)));
         break;
       case 'from':
-        fields.from ??= parseAddresses(fieldValue(line));
+        fields.from ??= parseAddresses(value(line));
         break;
       case 'reply-to':
-        fields.replyTo ??= parseAddresses(fieldValue(line));
+        fields.replyTo ??= parseAddresses(value(line));
         break;
       case 'to':
-        (fields.to ??= []).push(...parseAddresses(fieldValue(line)));
+        (fields.to ??= []).push(...parseAddresses(value(line)));
         break;
       case 'content-type':
-        fields.contentType ??= contentTypeValue(fieldValue(line));
+        fields.contentType ??= contentTypeValue(value(line));
         break;
     }
   }
@@ -511,12 +525,17 @@ export function fieldValue(line: string): string {
   return utf8Lossy(unfoldedValue(line));
 }
 
+/** A field's value: unfolded, trimmed, raw 8-bit bytes read as UTF-8, or in `charset` when they are not UTF-8. */
+function fieldValueIn(line: string, charset: string | undefined): string {
+  return utf8Lossy(unfoldedValue(line), charset);
+}
+
 /** The values of every `name` field of the top-level header, non-empty ones, in order. */
 export function headerValues(content: MailContent, name: string): string[] {
   const values: string[] = [];
   for (const l of content.headerLines) {
     if (l.key !== name) continue;
-    const value = fieldValue(l.line);
+    const value = fieldValueIn(l.line, content.headerCharset);
     if (value) values.push(value);
   }
   return values;

@@ -47,6 +47,20 @@ KNOWN_DIFFERENCES['empty-content-type.eml'] = {
   },
 };
 
+// Bytes that are not UTF-8 in text said to be ASCII or UTF-8, or of no declared charset: mailparser
+// reads them as UTF-8, each bad byte a U+FFFD; the walker reads them in the legacy charset they are in
+// (detected; in raw 8-bit header fields, the charset of the first text part: src/mail/charset.ts,
+// readUnlabelled). Fewer replacement characters, no ASCII character that was not there, every link
+// still there (a multi-byte charset may take an ASCII letter after a lead byte into one character).
+// In the corpus these are mostly Windows quotes and dashes in undeclared text, and Big5 subjects.
+function isLegacyCharsetReading(ours: unknown, ref: unknown): boolean {
+  const [a, b] = [JSON.stringify(ours) ?? '', JSON.stringify(ref) ?? ''];
+  const ascii = (s: string) => s.replace(/[^\x00-\x7f]/g, '');
+  const replaced = (s: string) => s.split('\ufffd').length - 1;
+  const links = b.match(/(?:https?:\/\/|www\.)[\x21-\x7e]+/gi) ?? [];
+  return replaced(b) > 0 && replaced(a) < replaced(b) && isSubsequence(ascii(a), ascii(b)) && links.every((l) => a.includes(l));
+}
+
 function isSubsequence(short: string, long: string): boolean {
   let j = 0;
   for (let i = 0; i < long.length && j < short.length; i++) if (long[i] === short[j]) j++;
@@ -60,6 +74,7 @@ async function expectSameReading(name: string, raw: Buffer): Promise<void> {
   const fields = Object.keys({ ...ref, ...ours }) as (keyof View)[];
   for (const field of fields) {
     if (known?.fields.includes(field)) continue;
+    if (isLegacyCharsetReading(ours[field], ref[field])) continue;
     expect(ours[field], `${name}: ${field}`).toEqual(ref[field]);
   }
   if (known) {
