@@ -2,7 +2,8 @@
 // decoded text and HTML, the attachment list), without an object model or streams. It reads a
 // message the way mailparser (with mailsplit) does, which stays the reference: same boundaries
 // (nested, preamble and epilogue ignored, a delimiter of any enclosing multipart closes the parts
-// within), same transfer and charset decoding, same text and HTML assembly, same limits.
+// within), same transfer and charset decoding, same text and HTML assembly, same limits; but text in a
+// legacy charset that it does not name is read in the one a detector names (charset.ts, readUnlabelled).
 import { readBody, type BodyText } from './charset.ts';
 import { decodeBase64Text, decodeWords, hasEightBit, hexValue, parseHeaderValue, splitHeaderLines, unfoldedValue, utf8Lossy, utf8OrLatin1, type HeaderLine, type HeaderValue } from './header-fields.ts';
 import { mediaTypeOf } from './media-types.ts';
@@ -494,7 +495,7 @@ function decodeFlowed(str: string, delSp: boolean): string {
 /** The fields the checks read from the top-level header, decoded as mailparser decodes them. */
 function topLevelFields(lines: HeaderLine[], charset: string | undefined): Omit<MailContent, 'headerLines' | 'attachments' | 'text' | 'html'> {
   const fields: Omit<MailContent, 'headerLines' | 'attachments' | 'text' | 'html'> = {};
-  const value = (line: string) => fieldValueIn(line, charset);
+  const value = (line: string) => fieldValue(line, charset);
   for (const { key, line } of lines) {
     switch (key) {
       case 'subject':
@@ -520,13 +521,8 @@ function topLevelFields(lines: HeaderLine[], charset: string | undefined): Omit<
   return fields;
 }
 
-/** A field's value: unfolded, trimmed, raw 8-bit bytes read as UTF-8. */
-export function fieldValue(line: string): string {
-  return utf8Lossy(unfoldedValue(line));
-}
-
 /** A field's value: unfolded, trimmed, raw 8-bit bytes read as UTF-8, or in `charset` when they are not UTF-8. */
-function fieldValueIn(line: string, charset: string | undefined): string {
+export function fieldValue(line: string, charset?: string): string {
   return utf8Lossy(unfoldedValue(line), charset);
 }
 
@@ -535,7 +531,7 @@ export function headerValues(content: MailContent, name: string): string[] {
   const values: string[] = [];
   for (const l of content.headerLines) {
     if (l.key !== name) continue;
-    const value = fieldValueIn(l.line, content.headerCharset);
+    const value = fieldValue(l.line, content.headerCharset);
     if (value) values.push(value);
   }
   return values;
