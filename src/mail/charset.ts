@@ -132,8 +132,9 @@ export function readUnlabelled(bytes: Uint8Array): BodyText {
 
 /**
  * Whether no two 8-bit bytes stand together: Western text with a few accented letters or typographic
- * quotes and dashes, as the Windows code page has them (and browsers read Latin-1 as). Every multi-byte
- * charset writes its characters as runs of 8-bit bytes, and Cyrillic, Greek or Hebrew words are such runs.
+ * quotes and dashes, in the Windows code page (which browsers also read text labelled Latin-1 in).
+ * Cyrillic, Greek or Hebrew words are runs of 8-bit bytes, and so is a sentence in a multi-byte charset
+ * (a Big5 or Shift_JIS character may end in an ASCII byte, but not every one of a sentence does).
  */
 function isolatedEightBit(buffer: Buffer): boolean {
   for (let i = 1; i < buffer.length; i++) if (buffer[i] >= 0x80 && buffer[i - 1] >= 0x80) return false;
