@@ -96,9 +96,23 @@ export interface BodyText {
   detected?: string;
 }
 
-/** The text of a body part: US-ASCII and UTF-8 (and a missing charset) are read by `readUnlabelled`. */
-export function readBody(bytes: Uint8Array, charset: string | undefined): BodyText {
-  return isUnlabelled(charset) ? readUnlabelled(bytes) : { text: decodeCharset(bytes, charset!) };
+/**
+ * The text of a body part: US-ASCII and UTF-8 (and a missing charset) are read by `readUnlabelled`, an
+ * HTML part's in the charset its `<meta>` names when its bytes are not UTF-8.
+ */
+export function readBody(bytes: Uint8Array, charset: string | undefined, html = false): BodyText {
+  if (!isUnlabelled(charset)) return { text: decodeCharset(bytes, charset!) };
+  return readUnlabelled(bytes, html ? metaCharsetOf(bytes) : undefined);
+}
+
+// Where an HTML document names its charset (HTML, 13.2.3.2): in a <meta> near its start.
+const META_CHARSET = /<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)/i;
+const META_BYTES = 2048;
+
+/** The charset an HTML part's `<meta charset>` or `<meta http-equiv content="…; charset=…">` names. */
+function metaCharsetOf(bytes: Uint8Array): string | undefined {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, META_BYTES)).toString('latin1');
+  return META_CHARSET.exec(head)?.[1];
 }
 
 // What the detector reads of a long text: enough to tell its charset (a detection takes about 1.5 ms).
@@ -112,10 +126,11 @@ const NON_ASCII = /[^\x00-\x7f]/g;
  * Bytes that are not, and not UTF-8 with a few bad bytes either, are text in a legacy charset the mailer
  * did not name (GB2312, Big5, Shift_JIS, KOI8-R, windows-1252…: much Asian, Cyrillic and older mail),
  * which UTF-8 would turn into replacement characters, every word lost: read in the charset a detector
- * names, as Thunderbird and Firefox read undeclared text (keeping its links: `decodeKeepingLinks`). Else
- * UTF-8 with bad bytes replaced.
+ * names, as Thunderbird and Firefox read undeclared text (keeping its links: `decodeKeepingLinks`), or
+ * in the one the text `named` itself (an HTML part's `<meta>`), as they read that first. Else UTF-8 with
+ * bad bytes replaced.
  */
-export function readUnlabelled(bytes: Uint8Array): BodyText {
+export function readUnlabelled(bytes: Uint8Array, named?: string): BodyText {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const utf8 = buffer.toString('utf8');
   if (isUtf8(buffer)) return { text: utf8 };
@@ -124,7 +139,10 @@ export function readUnlabelled(bytes: Uint8Array): BodyText {
   let bad = 0;
   for (const c of nonAscii) if (c === '\ufffd') bad++;
   if (bad * 2 < nonAscii.length) return { text: utf8 };
-  const guess = isolatedEightBit(buffer) ? 'windows-1252' : chardet.detect(buffer.subarray(0, DETECT_BYTES));
+  let guess: string | null;
+  if (named && !isUnlabelled(named) && decoderFor(named) !== UTF8) guess = named;
+  else if (isolatedEightBit(buffer)) guess = 'windows-1252';
+  else guess = chardet.detect(buffer.subarray(0, DETECT_BYTES));
   if (!guess || NOT_DETECTED.test(guess)) return { text: utf8 };
   const text = decodeKeepingLinks(buffer, guess);
   return text === undefined ? { text: utf8 } : { text, detected: guess };

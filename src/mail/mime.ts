@@ -389,7 +389,7 @@ function transferDecoded(raw: Buffer, part: Part): Buffer {
 function partText(raw: Buffer, part: Part): BodyText {
   let bytes: Uint8Array = transferDecoded(raw, part);
   if (part.flowed) bytes = Buffer.from(decodeFlowed(Buffer.from(bytes).toString('latin1'), part.delSp), 'latin1');
-  const read = readBody(bytes, part.charset || undefined);
+  const read = readBody(bytes, part.charset || undefined, part.contentType === 'text/html');
   return { ...read, text: read.text.replace(/\r?\n/g, '\n') };
 }
 
