@@ -144,7 +144,7 @@ export function readUnlabelled(bytes: Uint8Array, named?: string): BodyText {
   else if (isolatedEightBit(buffer)) guess = 'windows-1252';
   else guess = chardet.detect(buffer.subarray(0, DETECT_BYTES));
   if (!guess || NOT_DETECTED.test(guess)) return { text: utf8 };
-  const text = decodeKeepingLinks(buffer, guess);
+  const text = decodeKeepingLinks(buffer, guess, utf8);
   return text === undefined ? { text: utf8 } : { text, detected: guess };
 }
 
@@ -166,11 +166,9 @@ function isolatedEightBit(buffer: Buffer): boolean {
  */
 export function decodeHeaderBytes(bytes: Uint8Array, charset: string | undefined): string {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (!isUtf8(buffer) && charset && !isUnlabelled(charset)) {
-    const text = decodeKeepingLinks(buffer, charset);
-    if (text !== undefined) return text;
-  }
-  return buffer.toString('utf8');
+  const utf8 = buffer.toString('utf8');
+  if (isUtf8(buffer) || !charset || isUnlabelled(charset)) return utf8;
+  return decodeKeepingLinks(buffer, charset, utf8) ?? utf8;
 }
 
 // The WHATWG decoders that read a character from more than one byte, of which an ASCII one may be the second.
@@ -179,16 +177,16 @@ const MULTI_BYTE = new Set(['gbk', 'gb18030', 'big5', 'shift_jis', 'euc-jp', 'eu
 const LINK = /(?:https?:\/\/|www\.)[\x21-\x7e]+/gi;
 
 /**
- * The bytes decoded as `charset`, unless that takes apart a link that reading them as UTF-8 shows: a
+ * The bytes decoded as `charset`, unless that takes apart a link that reading them as UTF-8 (`utf8`) shows: a
  * multi-byte charset reads an ASCII byte after a lead byte as part of one character (Big5, GBK and
  * Shift_JIS trail bytes include letters), and text written to hide a link from the checks would pick
  * its bytes so. Markup cannot be hidden so: no such charset takes `<`, `>`, `"`, `=` or a space as a trail byte.
  */
-function decodeKeepingLinks(buffer: Buffer, charset: string): string | undefined {
+function decodeKeepingLinks(buffer: Buffer, charset: string, utf8: string): string | undefined {
   const decoder = decoderFor(charset);
   if (decoder === UTF8) return undefined;
   const text = decodeCharset(buffer, charset);
   if (!MULTI_BYTE.has(decoder.encoding)) return text;
-  const links = buffer.toString('utf8').match(LINK) ?? [];
+  const links = utf8.match(LINK) ?? [];
   return links.every((link) => text.includes(link)) ? text : undefined;
 }

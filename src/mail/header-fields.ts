@@ -64,12 +64,9 @@ export function unfoldedValue(line: string): string {
 const EIGHT_BIT = /[\u0080-\u00ff]/;
 
 /** Raw 8-bit header bytes (held as Latin-1) read as UTF-8, or in the message's `charset` when they are not UTF-8 (`decodeHeaderBytes`). */
-export function utf8Lossy(latin1: string, charset?: string): string {
+export function rawHeaderText(latin1: string, charset?: string): string {
   return EIGHT_BIT.test(latin1) ? decodeHeaderBytes(Buffer.from(latin1, 'latin1'), charset) : latin1;
 }
-
-/** Whether a header line holds raw 8-bit bytes. */
-export const hasEightBit = (latin1: string) => EIGHT_BIT.test(latin1);
 
 /** Raw 8-bit header bytes read as UTF-8 when they are valid UTF-8, else kept as Latin-1. */
 export function utf8OrLatin1(latin1: string): string {

@@ -5,7 +5,7 @@
 // within), same transfer and charset decoding, same text and HTML assembly, same limits; but text in a
 // legacy charset that it does not name is read in the one a detector names (charset.ts, readUnlabelled).
 import { readBody, type BodyText } from './charset.ts';
-import { decodeBase64Text, decodeWords, hasEightBit, hexValue, parseHeaderValue, splitHeaderLines, unfoldedValue, utf8Lossy, utf8OrLatin1, type HeaderLine, type HeaderValue } from './header-fields.ts';
+import { decodeBase64Text, decodeWords, hexValue, parseHeaderValue, rawHeaderText, splitHeaderLines, unfoldedValue, utf8OrLatin1, type HeaderLine, type HeaderValue } from './header-fields.ts';
 import { mediaTypeOf } from './media-types.ts';
 import { formatAddresses, htmlEscape, parseAddresses, type Mailbox } from './addresses.ts';
 
@@ -37,8 +37,7 @@ export interface MailContent {
   contentType?: HeaderValue;
   /**
    * The charset that raw 8-bit header bytes which are not UTF-8 are read in: the message's first text
-   * part's, declared or detected. Set only when the top-level header has raw 8-bit bytes and the text a
-   * charset other than UTF-8.
+   * part's, declared or detected; unset without one, or when it names none and is UTF-8.
    */
   headerCharset?: string;
   /** The text parts, joined with `\n`; line ends are `\n`. */
@@ -367,7 +366,7 @@ function assemble(raw: Buffer, parts: Part[]): MailContent {
     for (const child of entry.part.children) walk(read.get(child)!, inAlternative);
   };
   walk(read.get(root)!, false);
-  if (content.headerLines.some((l) => hasEightBit(l.line)) && textCharset) content.headerCharset = textCharset;
+  if (textCharset) content.headerCharset = textCharset;
   Object.assign(content, topLevelFields(content.headerLines, content.headerCharset));
   if (text.length) content.text = text.join('\n');
   const joined = html.join('<br/>\n');
@@ -523,7 +522,7 @@ function topLevelFields(lines: HeaderLine[], charset: string | undefined): Omit<
 
 /** A field's value: unfolded, trimmed, raw 8-bit bytes read as UTF-8, or in `charset` when they are not UTF-8. */
 export function fieldValue(line: string, charset?: string): string {
-  return utf8Lossy(unfoldedValue(line), charset);
+  return rawHeaderText(unfoldedValue(line), charset);
 }
 
 /** The values of every `name` field of the top-level header, non-empty ones, in order. */
